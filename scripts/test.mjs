@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// `npm test`: every suite, in order of cost, each counted; ends with "N passed, N failed".
+//   check     typecheck (tsc, also emits out/ for the test runners) + webview typecheck + eslint
+//   unit      node:test over out/test/unit (pure code, fakes allowed)
+//   agent     Python unittest of agent/ on every CPython here (Debian python3 + pyenv 3.8–3.13)
+//   contract  node:test over out/test/contract (real agent, real Node inspector, real Redis/Celery)
+//   vscode    real VS Code: code-server + headless Chromium (extension-host tests + UI clicks)
+// Env: WL_ONLY=unit,agent (run a subset), WL_SKIP=vscode. Tools come from scripts/setup.sh.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+process.chdir(root);
+const only = process.env.WL_ONLY ? process.env.WL_ONLY.split(',') : null;
+const skip = (process.env.WL_SKIP ?? '').split(',').filter(Boolean);
+const want = s => (!only || only.includes(s)) && !skip.includes(s);
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const summary = [];
+const t0 = Date.now();
+const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(0)}s]`;
+
+/** Runs a command, echoing its output, and returns {code, out}. */
+function run(cmd, args, opts = {}) {
+  return new Promise(resolve => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    let out = '';
+    const onData = d => { out += d; process.stdout.write(d); };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('close', code => resolve({ code: code ?? 1, out }));
+    child.on('error', e => resolve({ code: 1, out: String(e) }));
+  });
+}
+
+function count(suite, passed, failed, skipped = 0) {
+  totals.passed += passed; totals.failed += failed; totals.skipped += skipped;
+  summary.push(`${suite}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+}
+
+async function step(name, cmd, args, opts) {
+  console.log(`\n=== ${stamp()} ${name}: ${cmd} ${args.join(' ')}`);
+  const r = await run(cmd, args, opts);
+  count(name, r.code === 0 ? 1 : 0, r.code === 0 ? 0 : 1);
+  return r.code === 0;
+}
+
+/** node:test with the spec reporter; counts come from its "ℹ pass N" lines. */
+async function nodeTests(suite, dir) {
+  if (!fs.existsSync(dir)) { count(suite, 0, 0); return; }
+  const files = [];
+  const walk = d => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const p = path.join(d, e.name); if (e.isDirectory()) walk(p); else if (e.name.endsWith('.test.js')) files.push(p); } };
+  walk(dir);
+  if (!files.length) { count(suite, 0, 0); return; }
+  console.log(`\n=== ${stamp()} ${suite}: ${files.length} files`);
+  const r = await run(process.execPath, ['--test', '--test-reporter=spec', '--test-timeout=300000', ...files.sort()]);
+  const num = k => +((new RegExp(`^ℹ ${k} (\\d+)`, 'm').exec(r.out) ?? [0, 0])[1]);
+  const passed = num('pass'), failed = num('fail') + num('cancelled'), skipped = num('skipped') + num('todo');
+  count(suite, passed, failed + (r.code !== 0 && failed === 0 ? 1 : 0), skipped);
+}
+
+/** Every CPython this machine has: Debian's (has Celery) and pyenv's, deduplicated by real path. */
+function interpreters() {
+  const found = new Map();
+  const add = p => { try { if (fs.existsSync(p)) { const real = fs.realpathSync(p); if (!found.has(real)) found.set(real, p); } } catch { /* unusable */ } };
+  add('/usr/bin/python3');
+  let pyenvRoot = process.env.PYENV_ROOT ?? path.join(os.homedir(), '.pyenv');
+  try { pyenvRoot = execFileSync('pyenv', ['root'], { encoding: 'utf8' }).trim(); } catch { /* no pyenv */ }
+  const versions = path.join(pyenvRoot, 'versions');
+  if (fs.existsSync(versions)) {
+    for (const v of fs.readdirSync(versions).sort()) {
+      const m = /^3\.(\d+)\.\d+$/.exec(v);
+      if (m && +m[1] >= 8) add(path.join(versions, v, 'bin', 'python3'));
+    }
+  }
+  return [...found.values()];
+}
+
+async function agentTests() {
+  for (const py of interpreters()) {
+    let version = '?';
+    try { version = execFileSync(py, ['-c', 'import platform;print(platform.python_version())'], { encoding: 'utf8' }).trim(); } catch { continue; }
+    const suite = `agent (python ${version}, ${py})`;
+    console.log(`\n=== ${stamp()} ${suite}`);
+    const r = await run(py, ['-m', 'unittest', 'discover', '-s', 'agent/tests', '-t', 'agent', '-v'], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    const ran = +((/^Ran (\d+) tests?/m.exec(r.out) ?? [0, 0])[1]);
+    const m = /^FAILED \((.*)\)/m.exec(r.out);
+    let failed = 0, skipped = 0;
+    if (m) for (const part of m[1].split(',')) { const [k, v] = part.trim().split('='); if (k === 'failures' || k === 'errors' || k === 'unexpected_successes') failed += +v; if (k === 'skipped') skipped += +v; }
+    const okSkip = /^OK \(.*skipped=(\d+)/m.exec(r.out); if (okSkip) skipped = +okSkip[1];
+    if (r.code !== 0 && failed === 0) failed = 1;
+    count(suite, Math.max(0, ran - failed - skipped), failed, skipped);
+  }
+}
+
+async function vscodeTests() {
+  const env = Object.fromEntries(execFileSync('bash', ['scripts/setup.sh', '--print-env'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    .trim().split('\n').filter(l => l.includes('=')).map(l => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  console.log(`\n=== ${stamp()} vscode (code-server + Chromium)`);
+  const r = await run(process.execPath, ['test/e2e/run.js'], { env: { ...process.env, ...env } });
+  const m = [...r.out.matchAll(/^(\d+) passed, (\d+) failed$/gm)].pop();
+  if (m) count('vscode', +m[1], +m[2] + (r.code !== 0 && +m[2] === 0 ? 1 : 0));
+  else count('vscode', 0, 1);
+}
+
+(async () => {
+  if (want('check')) {
+    await step('check: build', process.execPath, ['esbuild.mjs']);
+    await step('check: tsc', 'npx', ['tsc', '-p', '.']);
+    await step('check: tsc webview', 'npx', ['tsc', '--noEmit', '-p', 'src/webview']);
+    await step('check: eslint', 'npx', ['eslint', '.']);
+  }
+  if (want('unit')) await nodeTests('unit', 'out/test/unit');
+  if (want('agent')) await agentTests();
+  if (want('contract')) await nodeTests('contract', 'out/test/contract');
+  if (want('vscode')) await vscodeTests();
+  console.log(`\n=== ${stamp()} summary`);
+  for (const s of summary) console.log('  ' + s);
+  console.log(`${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+  process.exit(totals.failed || !totals.passed ? 1 : 0);
+})();

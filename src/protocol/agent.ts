@@ -1,0 +1,136 @@
+// The contract between the Python agent (agent/workerlens_agent) and every TypeScript consumer.
+// Standard CDP methods keep their CDP shapes; the custom `Python` domain is defined here only.
+// The agent's /json/protocol must describe the same shapes (checked by a contract test).
+
+/** Fields of a discovery file: $XDG_RUNTIME_DIR/workerlens/<pid>.json, else /tmp/workerlens-<uid>/<pid>.json. */
+export interface DiscoveryFile {
+  pid: number;
+  ppid: number;
+  host: string;          // bind address, loopback by default
+  port: number;
+  token: string;         // WebSocket path is /<token>
+  role: ProcessRole;
+  processName: string;   // billiard name: MainProcess | ForkPoolWorker-N; else the script/process name
+  workerName: string | null;   // celery hostname, e.g. celery@host
+  pool: PoolKind | null;
+  pythonVersion: string; // e.g. "3.11.2"
+  executable: string;
+  agentVersion: string;
+  startedAt: number;     // unix seconds
+}
+
+export type ProcessRole = 'main' | 'child' | 'process';
+export type PoolKind = 'prefork' | 'threads' | 'gevent' | 'eventlet' | 'solo' | 'custom';
+
+/** One row of Python.getObjectCounts: a Python type and its live gc-tracked instances. */
+export interface ObjectCount {
+  type: string;          // __qualname__ of the type, e.g. "Payload", "dict"
+  module: string;        // __module__ of the type, e.g. "tasks", "builtins"
+  count: number;
+  size: number;          // sum of sys.getsizeof-equivalent shallow sizes (bytes), computed without user code
+}
+
+export interface GetObjectCountsParams {
+  /** Run gc.collect() first (default false: counting must not change the worker). */
+  collect?: boolean;
+  /** Keep only the N types with most instances (default: all). */
+  limit?: number;
+}
+
+export interface GetObjectCountsResult {
+  counts: ObjectCount[];
+  totalObjects: number;
+  totalSize: number;
+  /** Time the worker's GIL was held by the count, ms. */
+  pauseMs: number;
+  timestamp: number;     // unix seconds, float
+}
+
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  role: ProcessRole;
+  processName: string;
+  workerName: string | null;
+  pool: PoolKind | null;
+  pythonVersion: string;
+  implementation: string;  // "cpython"
+  executable: string;
+  argv: string[];
+  rssBytes: number;
+  startedAt: number;       // agent start, unix seconds
+  agentVersion: string;
+  injected: boolean;       // true when the agent arrived by gdb / sys.remote_exec
+}
+
+export interface StackFrame {
+  functionName: string;
+  url: string;             // file path
+  lineNumber: number;      // 0-based, as CDP
+}
+
+export interface ThreadStack {
+  threadId: number;
+  name: string;
+  daemon: boolean;
+  isAgent: boolean;        // threads that belong to Worker Lens itself
+  frames: StackFrame[];    // innermost first
+}
+
+export interface GetThreadStacksResult { threads: ThreadStack[] }
+
+export interface TaskStat {
+  name: string;            // Celery task name, e.g. "tasks.leak"
+  runs: number;
+  failures: number;
+  totalSeconds: number;
+  /** Sum over runs of (RSS or traced memory after - before), bytes. */
+  memDeltaBytes: number;
+  lastMemDeltaBytes: number;
+  lastRunAt: number;       // unix seconds
+}
+
+export interface GetTaskStatsResult {
+  pool: PoolKind | null;
+  /** false for threads/gevent/eventlet pools: deltas mix concurrent tasks. */
+  exact: boolean;
+  tasks: TaskStat[];
+}
+
+export interface GetResourceCountsResult {
+  fds: number;
+  sockets: number;
+  threads: number;
+  rssBytes: number;
+}
+
+/** Runtime.getHeapUsage as CDP defines it. */
+export interface HeapUsage { usedSize: number; totalSize: number }
+
+/** Event Python.taskEvent (after Python.enable): task boundaries for the memory timeline. */
+export interface TaskEvent {
+  phase: 'start' | 'end';
+  name: string;
+  taskId: string;
+  timestamp: number;       // unix seconds, float
+  rssBytes: number;
+}
+
+/** Method name → [params, result]; the typed client in src/cdp is generated from this map. */
+export interface PythonDomain {
+  'Python.enable': [Record<string, never>, Record<string, never>];
+  'Python.disable': [Record<string, never>, Record<string, never>];
+  'Python.getObjectCounts': [GetObjectCountsParams, GetObjectCountsResult];
+  'Python.getProcessInfo': [Record<string, never>, ProcessInfo];
+  'Python.getThreadStacks': [Record<string, never>, GetThreadStacksResult];
+  'Python.getTaskStats': [Record<string, never>, GetTaskStatsResult];
+  'Python.getResourceCounts': [Record<string, never>, GetResourceCountsResult];
+}
+
+/** CDP error codes the agent uses. */
+export const CdpErrorCode = {
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  ParseError: -32700,
+} as const;
