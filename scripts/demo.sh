@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# `npm run demo`: set up what is missing, then start Redis, the leaky example worker with the agent,
+# its producer and code-server with Worker Lens installed; prints the URL. Ctrl-C stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+eval "$(bash scripts/setup.sh --print-env)"
+export CODE_SERVER NODE24_BIN
+exec node scripts/demo.js "$@"

@@ -1,0 +1,48 @@
+// Reads the process table from /proc for the Workers view (Linux only). Unreadable entries
+// (processes that exited mid-scan, other users' cmdlines) are skipped, never thrown.
+import fs from 'node:fs/promises';
+import type { ProcessEntry } from '../model/workerList';
+
+const PAGE_SIZE = 4096;
+
+/** Parses /proc/PID/stat; comm may contain spaces and parentheses, so split after the LAST ')'. */
+export function parseStat(text: string): { comm: string; ppid: number; rssPages: number } | null {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return null;
+  const fields = text.slice(close + 2).split(' ');
+  // fields[0] = state, [1] = ppid, ..., [21] = rss (field 24 of stat)
+  const ppid = Number(fields[1]);
+  const rssPages = Number(fields[21]);
+  if (!Number.isFinite(ppid)) return null;
+  return { comm: text.slice(open + 1, close), ppid, rssPages: Number.isFinite(rssPages) ? rssPages : 0 };
+}
+
+async function readEntry(pid: number): Promise<ProcessEntry | null> {
+  try {
+    const [stat, cmdline, status] = await Promise.all([
+      fs.readFile(`/proc/${pid}/stat`, 'utf8'),
+      fs.readFile(`/proc/${pid}/cmdline`, 'utf8'),
+      fs.readFile(`/proc/${pid}/status`, 'utf8'),
+    ]);
+    const s = parseStat(stat);
+    if (!s || !cmdline) return null; // kernel threads have an empty cmdline
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? -1);
+    let exe: string | null = null;
+    try { exe = await fs.readlink(`/proc/${pid}/exe`); } catch { /* other user's process */ }
+    return { pid, ppid: s.ppid, uid, comm: s.comm, argv: cmdline.replace(/\0$/, '').split('\0'), rssBytes: s.rssPages * PAGE_SIZE, exe };
+  } catch {
+    return null; // exited during the scan, or not readable
+  }
+}
+
+export async function scanProcesses(): Promise<ProcessEntry[]> {
+  const names = await fs.readdir('/proc');
+  const pids = names.filter(n => /^\d+$/.test(n)).map(Number);
+  const entries = await Promise.all(pids.map(readEntry));
+  return entries.filter((e): e is ProcessEntry => e !== null);
+}
+
+export function isAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}

@@ -1,0 +1,103 @@
+// The Workers tree: Celery mains with pool children beneath, agent-bearing Python processes and
+// Node inspectors. Rows come from model/workerList (pure) over a /proc scan + discovery files.
+import * as vscode from 'vscode';
+import type { DiscoveryFile } from '../protocol/agent';
+import { buildWorkerTree, flattenWorkers, WorkerRow, WorkerState } from '../model/workerList';
+import { scanProcesses } from '../cdp/procScan';
+import { formatBytes } from './format';
+
+const STATE_TEXT: Record<WorkerState, string> = {
+  'attached': 'attached',
+  'agent': 'agent running',
+  'injectable': 'injectable',
+  'not-permitted': 'not permitted',
+  'inspector': 'inspector',
+};
+
+const STATE_ICON: Record<WorkerState, string> = {
+  'attached': 'debug-alt',
+  'agent': 'pass',
+  'injectable': 'plug',
+  'not-permitted': 'lock',
+  'inspector': 'pass',
+};
+
+export interface WorkersSource {
+  readDiscovery(): Promise<DiscoveryFile[]>;
+  attachedPids(): ReadonlySet<number>;
+}
+
+export class WorkersView implements vscode.TreeDataProvider<WorkerRow>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<WorkerRow | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private rows: WorkerRow[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onRowsChanged = new vscode.EventEmitter<WorkerRow[]>();
+  /** Fires after every refresh with the flat list (used to follow replaced children). */
+  readonly onDidRefresh = this.onRowsChanged.event;
+
+  constructor(private readonly source: WorkersSource, private readonly log: vscode.LogOutputChannel) {}
+
+  /** Rescans /proc and discovery files; cheap enough (~10 ms) to run every few seconds while visible. */
+  async refresh(): Promise<void> {
+    try {
+      const [procs, discovery] = await Promise.all([scanProcesses(), this.source.readDiscovery()]);
+      this.rows = buildWorkerTree(procs, discovery, {
+        selfUid: process.getuid?.() ?? -1,
+        attachedPids: this.source.attachedPids(),
+        ignorePids: new Set([process.pid]),
+      });
+    } catch (e) {
+      this.log.error(`Workers: scan failed: ${(e as Error).message}`);
+      this.rows = [];
+    }
+    void vscode.commands.executeCommand('setContext', 'workerLens.hasWorkers', this.rows.length > 0);
+    this.changed.fire(undefined);
+    this.onRowsChanged.fire(flattenWorkers(this.rows));
+  }
+
+  all(): WorkerRow[] { return flattenWorkers(this.rows); }
+
+  find(pid: number): WorkerRow | undefined { return this.all().find(r => r.pid === pid); }
+
+  /** Polls while the view is visible so a replaced pool child shows up without a click. */
+  watch(view: vscode.TreeView<WorkerRow>, periodMs: number): vscode.Disposable {
+    const sync = () => {
+      if (view.visible && !this.timer) this.timer = setInterval(() => void this.refresh(), periodMs);
+      if (!view.visible && this.timer) { clearInterval(this.timer); this.timer = undefined; }
+    };
+    sync();
+    return view.onDidChangeVisibility(sync);
+  }
+
+  getTreeItem(r: WorkerRow): vscode.TreeItem {
+    const title = r.kind === 'node' ? `node ${r.roleLabel}` : r.role === 'main' ? (r.workerName ?? 'celery worker') : r.roleLabel;
+    const item = new vscode.TreeItem(`${title}`, r.children.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+    const pool = r.pool ? ` · ${r.pool}` : '';
+    const role = r.role === 'main' && r.kind === 'celery' ? 'main' : '';
+    item.description = `${r.pid}${role ? ' · ' + role : ''}${pool} · ${STATE_TEXT[r.state]} · ${formatBytes(r.rssBytes)}`;
+    item.id = `worker-${r.pid}`;
+    item.iconPath = new vscode.ThemeIcon(STATE_ICON[r.state]);
+    item.contextValue = `worker.${r.kind}.${r.state}${r.children.length ? '.main' : ''}`;
+    item.tooltip = new vscode.MarkdownString(
+      `**${title}** — pid ${r.pid} (parent ${r.ppid})\n\n` +
+      `state: ${STATE_TEXT[r.state]}${r.discovery ? ` · agent on 127.0.0.1:${r.discovery.port}` : ''}\n\n` +
+      `memory (RSS): ${formatBytes(r.rssBytes)}\n\n\`${r.commandLine.slice(0, 300)}\``);
+    item.accessibilityInformation = { label: `${title}, pid ${r.pid}, ${STATE_TEXT[r.state]}` };
+    return item;
+  }
+
+  getChildren(r?: WorkerRow): WorkerRow[] {
+    return r ? r.children : this.rows;
+  }
+
+  getParent(r: WorkerRow): WorkerRow | undefined {
+    return this.rows.find(m => m.children.includes(r));
+  }
+
+  dispose(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.changed.dispose();
+    this.onRowsChanged.dispose();
+  }
+}

@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { buildWorkerTree, isCeleryWorker, nodeInspectorPort, ProcessEntry } from '../../../src/model/workerList';
+import type { DiscoveryFile } from '../../../src/protocol/agent';
+
+const celeryArgv = ['/usr/bin/python3', '-m', 'celery', '-A', 'tasks', 'worker', '--pool', 'prefork', '-c', '2'];
+const proc = (pid: number, ppid: number, argv: string[], uid = 1000): ProcessEntry =>
+  ({ pid, ppid, uid, comm: argv[0].split('/').pop()!.slice(0, 15), argv, rssBytes: pid * 1024, exe: null });
+const ctx = { selfUid: 1000, attachedPids: new Set<number>(), ignorePids: new Set<number>() };
+
+test('celery worker detection: python -m celery, celery script, setproctitle; not celery beat', () => {
+  assert.equal(isCeleryWorker(proc(1, 0, celeryArgv)), true);
+  assert.equal(isCeleryWorker(proc(1, 0, ['/usr/bin/python3', '/usr/bin/celery', '-A', 'x', 'worker'])), true);
+  assert.equal(isCeleryWorker(proc(1, 0, ['[celeryd: celery@host:MainProcess] -active- (worker)'])), true);
+  assert.equal(isCeleryWorker(proc(1, 0, ['/usr/bin/python3', '-m', 'celery', '-A', 'x', 'beat'])), false);
+  assert.equal(isCeleryWorker(proc(1, 0, ['/usr/bin/python3', 'worker.py'])), false);
+});
+
+test('children sit under their main by parent pid; unrelated processes are left out', () => {
+  const rows = buildWorkerTree([proc(100, 1, celeryArgv), proc(102, 100, celeryArgv), proc(101, 100, celeryArgv), proc(200, 1, ['/bin/bash'])], [], ctx);
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0].role, 'main');
+  assert.equal(rows[0].pool, 'prefork');
+  assert.deepEqual(rows[0].children.map(c => [c.pid, c.roleLabel, c.state]), [[101, 'ForkPoolWorker-1', 'injectable'], [102, 'ForkPoolWorker-2', 'injectable']]);
+});
+
+test('discovery files give role names and the agent state; other users are not permitted', () => {
+  const d: DiscoveryFile = { pid: 102, ppid: 100, host: '127.0.0.1', port: 4000, token: 't', role: 'child', processName: 'ForkPoolWorker-7',
+    workerName: 'celery@h', pool: 'prefork', pythonVersion: '3.11.2', executable: '/usr/bin/python3', agentVersion: '0.1.0', startedAt: 0 };
+  const rows = buildWorkerTree([proc(100, 1, celeryArgv, 0), proc(102, 100, celeryArgv)], [d], { ...ctx, selfUid: 1000 });
+  assert.equal(rows[0].state, 'not-permitted');
+  assert.equal(rows[0].children[0].roleLabel, 'ForkPoolWorker-7');
+  assert.equal(rows[0].children[0].state, 'agent');
+});
+
+test('node inspector port from the command line', () => {
+  assert.equal(nodeInspectorPort(proc(1, 0, ['node', '--inspect=127.0.0.1:9333', 'w.js'])), 9333);
+  assert.equal(nodeInspectorPort(proc(1, 0, ['/usr/bin/node', '--inspect', 'w.js'])), 9229);
+  assert.equal(nodeInspectorPort(proc(1, 0, ['node', 'w.js'])), null);
+  const rows = buildWorkerTree([proc(5, 1, ['node', '--inspect=9333', 'w.js'])], [], ctx);
+  assert.deepEqual([rows[0].kind, rows[0].inspectorPort, rows[0].roleLabel], ['node', 9333, 'w.js']);
+});
