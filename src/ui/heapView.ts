@@ -1,0 +1,169 @@
+// The Heap view: live object counts per type of the selected worker, Δ since baseline, growing
+// types flagged. Refreshes every workerLens.heap.refreshInterval seconds while visible; paused
+// when hidden or by the user. Data comes from a HeapSource (an attached worker session).
+import * as vscode from 'vscode';
+import type { GetObjectCountsResult, ObjectCount } from '../protocol/agent';
+import { heapTable, HeapRow, HeapSort, indexCounts } from '../model/heapTable';
+import { formatBytes, formatCount, formatDelta } from './format';
+
+export interface HeapSource {
+  /** Shown in the view's message, e.g. "ForkPoolWorker-1 (pid 4242)". */
+  readonly label: string;
+  readonly pid: number;
+  getObjectCounts(signal: AbortSignal): Promise<GetObjectCountsResult>;
+}
+
+export interface CountSample { timestamp: number; counts: ReadonlyMap<string, ObjectCount> }
+
+/** Decides which type keys grow steadily over the recent samples (the model's growth ranking). */
+export type GrowthDetector = (samples: readonly CountSample[]) => ReadonlySet<string>;
+
+const MAX_SAMPLES = 120;
+
+export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<HeapRow | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private source: HeapSource | undefined;
+  private latest: ObjectCount[] = [];
+  private baseline: Map<string, ObjectCount> | null = null;
+  private baselineAt = 0;
+  private samples: CountSample[] = [];
+  private growing: ReadonlySet<string> = new Set();
+  private sort: HeapSort = 'delta';
+  private filter = '';
+  private paused = false;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: AbortController | undefined;
+  private lastError: string | undefined;
+  private view: vscode.TreeView<HeapRow> | undefined;
+  private readonly subs: vscode.Disposable[] = [];
+  /** Fires after each successful refresh (tests and the status bar listen). */
+  private readonly refreshed = new vscode.EventEmitter<{ source: HeapSource; rows: number }>();
+  readonly onDidRefresh = this.refreshed.event;
+
+  constructor(private readonly log: vscode.LogOutputChannel, private readonly detectGrowth: GrowthDetector) {
+    this.subs.push(vscode.workspace.onDidChangeConfiguration(e => { if (e.affectsConfiguration('workerLens.heap.refreshInterval')) this.reschedule(); }));
+  }
+
+  attachView(view: vscode.TreeView<HeapRow>): void {
+    this.view = view;
+    this.subs.push(view.onDidChangeVisibility(() => this.reschedule()));
+    this.updateMessage();
+  }
+
+  /** Shows `source` (or nothing): resets baseline and history, since counts of another process do not compare. */
+  setSource(source: HeapSource | undefined): void {
+    if (this.source === source) return;
+    this.inFlight?.abort();
+    this.source = source;
+    this.latest = []; this.samples = []; this.baseline = null; this.growing = new Set(); this.lastError = undefined;
+    void vscode.commands.executeCommand('setContext', 'workerLens.heap.hasSource', !!source);
+    this.changed.fire(undefined);
+    this.updateMessage();
+    this.reschedule();
+    if (source) void this.refresh();
+  }
+
+  get current(): HeapSource | undefined { return this.source; }
+
+  /** The worker went away: keep the last numbers on screen, say so, stop polling. */
+  markGone(pid: number, why: string): void {
+    if (this.source?.pid !== pid) return;
+    this.lastError = why;
+    this.source = undefined;
+    this.reschedule();
+    this.updateMessage();
+  }
+
+  setBaseline(): void {
+    this.baseline = indexCounts(this.latest);
+    this.baselineAt = Date.now();
+    this.changed.fire(undefined);
+    this.updateMessage();
+  }
+
+  setSort(sort: HeapSort): void { this.sort = sort; this.changed.fire(undefined); this.updateMessage(); }
+  setFilter(filter: string): void { this.filter = filter; this.changed.fire(undefined); this.updateMessage(); }
+  get filterText(): string { return this.filter; }
+
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    void vscode.commands.executeCommand('setContext', 'workerLens.heap.paused', paused);
+    this.reschedule();
+    this.updateMessage();
+  }
+
+  rows(): HeapRow[] {
+    return heapTable(this.latest, this.baseline, { sort: this.sort, filter: this.filter, growing: this.growing });
+  }
+
+  async refresh(): Promise<void> {
+    const source = this.source;
+    if (!source || this.inFlight) return;
+    const ac = new AbortController();
+    this.inFlight = ac;
+    try {
+      const r = await source.getObjectCounts(ac.signal);
+      if (this.source !== source) return;
+      this.latest = r.counts;
+      const sample = { timestamp: r.timestamp, counts: indexCounts(r.counts) };
+      this.samples.push(sample);
+      if (this.samples.length > MAX_SAMPLES) this.samples.shift();
+      if (!this.baseline) { this.baseline = sample.counts as Map<string, ObjectCount>; this.baselineAt = Date.now(); }
+      this.growing = this.detectGrowth(this.samples);
+      this.lastError = undefined;
+      this.changed.fire(undefined);
+      this.refreshed.fire({ source, rows: r.counts.length });
+    } catch (e) {
+      if (ac.signal.aborted) return;
+      this.lastError = (e as Error).message;
+      this.log.warn(`Heap: refresh of ${source.label} failed: ${this.lastError}`);
+    } finally {
+      if (this.inFlight === ac) this.inFlight = undefined;
+      this.updateMessage();
+    }
+  }
+
+  private reschedule(): void {
+    if (this.timer) { clearInterval(this.timer); this.timer = undefined; }
+    if (!this.source || this.paused || (this.view && !this.view.visible)) return;
+    const seconds = vscode.workspace.getConfiguration('workerLens').get<number>('heap.refreshInterval', 2);
+    this.timer = setInterval(() => void this.refresh(), Math.max(0.5, seconds) * 1000);
+  }
+
+  private updateMessage(): void {
+    if (!this.view) return;
+    if (!this.source) { this.view.message = this.lastError ? `${this.lastError}` : undefined; return; }
+    const parts = [`${this.source.label}`];
+    if (this.baseline) parts.push(`Δ since ${new Date(this.baselineAt).toLocaleTimeString()}`);
+    parts.push(`sorted by ${this.sort === 'delta' ? 'Δ' : this.sort}`);
+    if (this.filter) parts.push(`filter “${this.filter}”`);
+    if (this.paused) parts.push('paused');
+    if (this.lastError) parts.push(`last refresh failed: ${this.lastError}`);
+    this.view.message = parts.join(' · ');
+  }
+
+  getTreeItem(r: HeapRow): vscode.TreeItem {
+    const item = new vscode.TreeItem(r.type, vscode.TreeItemCollapsibleState.None);
+    item.id = `heap-${r.key}`;
+    item.description = `${formatCount(r.count)}  ${formatDelta(r.delta)}  ${formatBytes(r.size)}`;
+    item.iconPath = r.growing ? new vscode.ThemeIcon('arrow-up', new vscode.ThemeColor('charts.red')) : new vscode.ThemeIcon('symbol-class');
+    item.contextValue = r.growing ? 'heapType.growing' : 'heapType';
+    item.tooltip = new vscode.MarkdownString(
+      `**${r.module}.${r.type}**${r.growing ? ' — growing' : ''}\n\n| | |\n|---|---|\n| instances | ${formatCount(r.count)} |\n| Δ since baseline | ${formatDelta(r.delta)} |\n| size | ${formatBytes(r.size)} (${r.sizeDelta >= 0 ? '+' : ''}${formatBytes(r.sizeDelta)}) |`);
+    item.accessibilityInformation = { label: `${r.type}: ${formatCount(r.count)} instances, change ${formatDelta(r.delta)}, ${formatBytes(r.size)}${r.growing ? ', growing' : ''}` };
+    return item;
+  }
+
+  getChildren(r?: HeapRow): HeapRow[] {
+    return r ? [] : this.rows();
+  }
+
+  dispose(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.inFlight?.abort();
+    this.changed.dispose();
+    this.refreshed.dispose();
+    for (const s of this.subs) s.dispose();
+  }
+}
