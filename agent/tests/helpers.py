@@ -1,0 +1,131 @@
+"""Shared helpers for the agent tests: start real processes, find their discovery files, talk CDP."""
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+AGENT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(AGENT_DIR)
+FIXTURES = os.path.join(REPO, "test", "fixtures", "agent")
+if AGENT_DIR not in sys.path:
+    sys.path.insert(0, AGENT_DIR)
+
+from workerlens_agent import client  # noqa: E402
+
+
+class Sandbox(object):
+    """A private XDG_RUNTIME_DIR so discovery files of parallel runs never mix."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="wl-test-")
+        os.chmod(self.dir, 0o700)
+        self.procs = []
+
+    @property
+    def discovery_dir(self):
+        return os.path.join(self.dir, "workerlens")
+
+    def env(self, **extra):
+        env = dict(os.environ)
+        env["XDG_RUNTIME_DIR"] = self.dir
+        env["PYTHONPATH"] = AGENT_DIR + (os.pathsep + extra.pop("PYTHONPATH") if "PYTHONPATH" in extra else "")
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env.pop("WORKERLENS", None)
+        env.update(extra)
+        return env
+
+    def spawn(self, args, **kw):
+        kw.setdefault("env", self.env())
+        kw.setdefault("stdout", subprocess.PIPE)
+        kw.setdefault("stderr", subprocess.PIPE)
+        p = subprocess.Popen(args, start_new_session=True, **kw)
+        self.procs.append(p)
+        return p
+
+    def discovery(self, pid, timeout=15.0):
+        path = os.path.join(self.discovery_dir, "%d.json" % pid)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                with open(path) as f:
+                    return json.load(f)
+            except (OSError, ValueError):
+                time.sleep(0.05)
+        raise AssertionError("no discovery file for pid %d after %.0fs" % (pid, timeout))
+
+    def all_discovery(self):
+        out = []
+        for path in sorted(glob.glob(os.path.join(self.discovery_dir, "*.json"))):
+            try:
+                with open(path) as f:
+                    out.append(json.load(f))
+            except (OSError, ValueError):
+                pass
+        return out
+
+    def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            try:
+                p.wait(5)
+            except Exception:
+                pass
+            for s in (p.stdout, p.stderr):
+                if s:
+                    s.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_line(proc, text, timeout=20.0):
+    """Read proc.stdout until a line containing text (the fixture scripts print 'ready')."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise AssertionError("process exited before printing %r: %s" % (text, proc.stderr.read()[-2000:]))
+        if text in line.decode("utf-8", "replace"):
+            return
+    raise AssertionError("timed out waiting for %r" % text)
+
+
+def http_get(port, path, headers=None):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    h = {"Host": "127.0.0.1:%d" % port}
+    h.update(headers or {})
+    req = "GET %s HTTP/1.1\r\n%s\r\n" % (path, "".join("%s: %s\r\n" % kv for kv in h.items()))
+    s.sendall(req.encode("latin-1"))
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1])
+    return status, body
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def count_of(result, type_name, module=None):
+    for row in result["counts"]:
+        if row["type"] == type_name and (module is None or row["module"] == module):
+            return row["count"]
+    return 0

@@ -1,0 +1,326 @@
+"""Loopback HTTP discovery (/json/*) and the CDP WebSocket, in real daemon threads.
+
+Each connection gets its own thread; a misbehaving client only ever costs its own connection.
+"""
+import errno
+import hmac
+import json
+import os
+import socket
+import sys
+
+from . import websocket as ws
+from ._compat import originals
+
+MAX_HEADER_BYTES = 16 * 1024
+MAX_MESSAGE_BYTES = 1024 * 1024  # CDP requests are small; anything bigger is refused (close 1009)
+MAX_CONNECTIONS = 32
+HANDSHAKE_TIMEOUT = 10.0
+
+
+def is_loopback_host(value):
+    """True for a Host header naming loopback: localhost, 127.x.y.z, [::1], with an optional port."""
+    if not value:
+        return False
+    host = value.strip().lower()
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 0:
+            return False
+        rest = host[end + 1:]
+        if rest and not (rest.startswith(":") and rest[1:].isdigit()):
+            return False
+        return host[1:end] == "::1"
+    if host.count(":") == 1:
+        host, port = host.split(":")
+        if not port.isdigit():
+            return False
+    elif ":" in host:
+        return False
+    if host in ("localhost", "localhost."):
+        return True
+    parts = host.split(".")
+    return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() and int(p) < 256 for p in parts)
+
+
+def _peer_uid(local_port, peer_port):
+    """uid owning the peer's end of a loopback TCP connection (Linux /proc/net/tcp*), or None."""
+    want_local = ":%04X" % peer_port
+    want_remote = ":%04X" % local_port
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    cols = line.split()
+                    if cols[1].endswith(want_local) and cols[2].endswith(want_remote):
+                        return int(cols[7])
+        except (OSError, StopIteration, ValueError, IndexError):
+            continue
+    return None
+
+
+class HttpError(Exception):
+    def __init__(self, status, message):
+        Exception.__init__(self, message)
+        self.status = status
+        self.message = message
+
+
+class Connection(object):
+    def __init__(self, server, sock):
+        self.server = server
+        self.sock = sock
+        self.send_lock = originals().allocate_lock()
+        self.closed = False
+
+    # -- raw I/O -------------------------------------------------------------------------------
+    def recv_exact(self, n):
+        chunks = []
+        while n > 0:
+            data = self.sock.recv(min(n, 1 << 20))
+            if not data:
+                raise ws.WebSocketClosed(1006, "connection lost")
+            chunks.append(data)
+            n -= len(data)
+        return b"".join(chunks)
+
+    def send_raw(self, data):
+        with self.send_lock:
+            if self.closed:
+                raise ws.WebSocketClosed(1006, "connection closed")
+            self.sock.sendall(data)
+
+    def send_json(self, obj):
+        text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
+        self.send_raw(ws.encode_frame(ws.OP_TEXT, text.encode("utf-8")))
+
+    def close(self):
+        with self.send_lock:
+            if self.closed:
+                return
+            self.closed = True
+        try:
+            self.sock.close()
+        except Exception:
+            pass
+
+    # -- HTTP ----------------------------------------------------------------------------------
+    def read_request(self):
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            if len(buf) > MAX_HEADER_BYTES:
+                raise HttpError(431, "request header too large")
+            data = self.sock.recv(4096)
+            if not data:
+                raise HttpError(400, "connection closed during request")
+            buf += data
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        if len(head) > MAX_HEADER_BYTES:
+            raise HttpError(431, "request header too large")
+        try:
+            lines = head.decode("latin-1").split("\r\n")
+            method, target, version = lines[0].split(" ")
+        except ValueError:
+            raise HttpError(400, "malformed request line")
+        headers = {}
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if not sep:
+                raise HttpError(400, "malformed header line")
+            headers[name.strip().lower()] = value.strip()
+        return method, target, headers, rest
+
+    def respond(self, status, body, content_type="application/json; charset=UTF-8"):
+        reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+                  405: "Method Not Allowed", 431: "Request Header Fields Too Large",
+                  503: "Service Unavailable"}.get(status, "Error")
+        if not isinstance(body, bytes):
+            body = body.encode("utf-8")
+        head = ("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
+                "Cache-Control: no-store\r\nConnection: close\r\n\r\n" % (status, reason, content_type, len(body)))
+        try:
+            self.sock.sendall(head.encode("latin-1") + body)
+        except Exception:
+            pass
+
+    def refuse(self, status, message):
+        self.respond(status, json.dumps({"error": message}))
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def run(self):
+        try:
+            self._serve()
+        except Exception:
+            pass  # never let a client's behaviour reach the host
+        finally:
+            self.close()
+            self.server.connection_done(self)
+
+    def _serve(self):
+        agent = self.server.agent
+        self.sock.settimeout(HANDSHAKE_TIMEOUT)
+        try:
+            method, target, headers, rest = self.read_request()
+        except HttpError as e:
+            return self.refuse(e.status, e.message)
+        except (socket.timeout, OSError, ws.WebSocketClosed):
+            return
+        if not is_loopback_host(headers.get("host")):
+            return self.refuse(403, "Host header must name loopback (localhost, 127.0.0.1, [::1])")
+        if headers.get("origin"):
+            return self.refuse(403, "browser origins are refused")
+        if not self.server.peer_allowed(self.sock):
+            return self.refuse(403, "the connecting process belongs to another user")
+        if method != "GET":
+            return self.refuse(405, "only GET is served")
+        path = target.split("?", 1)[0]
+        if path in ("/json", "/json/list"):
+            return self.respond(200, json.dumps([agent.target_description()], indent=2))
+        if path == "/json/version":
+            return self.respond(200, json.dumps(agent.version_description(), indent=2))
+        if path == "/json/protocol":
+            return self.respond(200, agent.protocol_text())
+        if headers.get("upgrade", "").lower() == "websocket":
+            if not hmac.compare_digest(path.encode("utf-8", "replace"), ("/" + agent.token).encode("ascii")):
+                return self.refuse(403, "wrong token: read it from /json/list or the discovery file")
+            key = headers.get("sec-websocket-key")
+            if not key or headers.get("sec-websocket-version") != "13":
+                return self.refuse(400, "bad WebSocket handshake (need Sec-WebSocket-Key, version 13)")
+            self.sock.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                               "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n"
+                               % ws.accept_key(key)).encode("latin-1"))
+            self.sock.settimeout(None)
+            self._websocket(rest)
+            return
+        return self.refuse(404, "unknown path %s" % path[:100])
+
+    def _websocket(self, leftover):
+        pending = [leftover]
+
+        def recv_exact(n):
+            if pending[0]:
+                have = pending[0]
+                if len(have) >= n:
+                    pending[0] = have[n:]
+                    return have[:n]
+                pending[0] = b""
+                return have + self.recv_exact(n - len(have))
+            return self.recv_exact(n)
+
+        reader = ws.FrameReader(recv_exact, self.send_raw, MAX_MESSAGE_BYTES)
+        session = self.server.agent.new_session(self)
+        try:
+            while True:
+                try:
+                    message = reader.read_message()
+                except ws.WebSocketClosed as e:
+                    if e.code != 1006:
+                        try:
+                            code = e.code if e.code in (1000, 1002, 1003, 1007, 1009) else 1000
+                            self.send_raw(ws.encode_frame(ws.OP_CLOSE, code.to_bytes(2, "big")))
+                        except Exception:
+                            pass
+                    return
+                session.handle_text(message)
+        finally:
+            session.dispose()
+
+
+class Server(object):
+    def __init__(self, agent, host="127.0.0.1", port=0):
+        o = originals()
+        self.agent = agent
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = o.socket(family, socket.SOCK_STREAM)
+        try:
+            self.sock.bind((host, port))
+            self.sock.listen(16)
+        except Exception:
+            self.sock.close()
+            raise
+        self.host = host
+        self.port = self.sock.getsockname()[1]
+        self._lock = o.allocate_lock()
+        self._connections = set()
+        self._stopped = False
+        self._uid = os.getuid()
+
+    def start(self):
+        originals().start_new_thread(self._accept_loop, ())
+
+    def peer_allowed(self, sock):
+        """Same user (or root) only: the token is readable by this user, the port by anyone local."""
+        if not sys.platform.startswith("linux"):
+            return True
+        try:
+            peer = sock.getpeername()
+            uid = _peer_uid(self.port, peer[1])
+        except Exception:
+            return True
+        return uid is None or uid == self._uid or uid == 0
+
+    def _accept_loop(self):
+        self.agent.register_thread()
+        while not self._stopped:
+            try:
+                conn, _addr = self.sock.accept()
+            except OSError as e:
+                if self._stopped or e.errno in (errno.EBADF, errno.EINVAL):
+                    return
+                originals().sleep(0.05)
+                continue
+            except Exception:
+                return
+            try:
+                with self._lock:
+                    too_many = len(self._connections) >= MAX_CONNECTIONS
+                    c = Connection(self, conn)
+                    if not too_many:
+                        self._connections.add(c)
+                if too_many:
+                    c.respond(503, json.dumps({"error": "too many connections"}))
+                    c.close()
+                    continue
+                originals().start_new_thread(self._run_connection, (c,))
+            except Exception:
+                try:
+                    conn.close()
+                except Exception:
+                    pass
+
+    def _run_connection(self, c):
+        self.agent.register_thread()
+        try:
+            c.run()
+        finally:
+            self.agent.unregister_thread()
+
+    def connection_done(self, c):
+        with self._lock:
+            self._connections.discard(c)
+
+    def stop(self):
+        self._stopped = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except Exception:
+            pass
+        try:
+            self.sock.close()
+        except Exception:
+            pass
+        with self._lock:
+            conns = list(self._connections)
+        for c in conns:
+            c.close()
+
+    def abandon_after_fork(self):
+        """In a forked child: drop the inherited fds without touching the parent's sockets."""
+        self._stopped = True
+        for s in [self.sock] + [c.sock for c in list(self._connections)]:
+            try:
+                s.close()  # close() of an inherited fd only affects this process; never shutdown()
+            except Exception:
+                pass
+        self._connections = set()
