@@ -1,0 +1,228 @@
+// Retainer paths: for chosen objects, the shortest chain of references from the root (by hops,
+// weak edges ignored), preferring named edges (property/context) over element and internal ones at
+// equal distance; identical chains are clustered (indexes normalised) so 10,000 leaked objects show
+// as the 1–3 ways they are kept alive.
+import type { HeapSnapshot } from './heapSnapshot';
+import { isSubscriptName } from '../protocol/snapshot';
+
+const NONE = 0xffffffff;
+
+/** Shortest-path tree from the root: for each node, the edge it is reached by (NONE for the root/unreachable). */
+export interface ShortestPaths {
+  distance: Uint32Array;    // hops from the root; NONE when unreachable
+  parentEdge: Uint32Array;  // edge index
+  parentNode: Uint32Array;  // source of parentEdge
+}
+
+/** One hop of a path, root side first. */
+export interface PathStep {
+  /** Rendered edge label: `leaky_storage`, `[17]`, `['user-9']`, `table`. */
+  label: string;
+  edgeType: string;
+  /** The node this edge reaches. */
+  nodeId: number;
+  nodeClass: string;
+  nodeType: string;
+}
+
+export interface RetainerPath {
+  steps: PathStep[];
+  /** Edge labels root first, e.g. ["tasks", "leaky_storage", "[17]"]. */
+  labels: string[];
+  /** Reads like code when it can (`tasks.leaky_storage[17]`), else `leaks (Map) → table → ['k'] → Payload`. */
+  text: string;
+}
+
+export interface PathCluster extends RetainerPath {
+  /** Objects kept alive along this (index-normalised) path. */
+  count: number;
+  /** Labels with subscripts normalised (`[*]`): the cluster key. */
+  pattern: string[];
+  /** A few member node ids (for "reveal" in the UI). */
+  sampleIds: number[];
+}
+
+function edgeRank(s: HeapSnapshot, e: number): number {
+  const t = s.edgeType[e], c = s.edgeCodes;
+  if (t === c.property || t === c.context || t === c.shortcut) return 0;
+  if (t === c.element) return 1;
+  if (t === c.internal) return 2;
+  return 3;
+}
+
+/** Level-synchronous BFS from the root; among same-level parents the best-ranked edge wins. */
+export function computeShortestPaths(s: HeapSnapshot): ShortestPaths {
+  const n = s.nodeCount;
+  const distance = new Uint32Array(n).fill(NONE);
+  const parentEdge = new Uint32Array(n).fill(NONE);
+  const parentNode = new Uint32Array(n).fill(NONE);
+  const rank = new Uint8Array(n).fill(255);
+  const queue = new Uint32Array(n);
+  const first = s.firstEdge, target = s.edgeTarget, etype = s.edgeType;
+  const weak = s.edgeCodes.weak, shortcut = s.edgeCodes.shortcut;
+  let head = 0, tail = 0;
+  distance[0] = 0; queue[tail++] = 0;
+  while (head < tail) {
+    const levelEnd = tail;
+    for (; head < levelEnd; head++) {
+      const u = queue[head];
+      const dv = distance[u] + 1;
+      for (let e = first[u]; e < first[u + 1]; e++) {
+        const t = etype[e];
+        if (t === weak || (t === shortcut && u !== 0)) continue;
+        const v = target[e];
+        if (distance[v] === NONE) {
+          distance[v] = dv; parentEdge[v] = e; parentNode[v] = u; rank[v] = edgeRank(s, e);
+          queue[tail++] = v;
+        } else if (distance[v] === dv && rank[v] > 0) {
+          const r = edgeRank(s, e);
+          if (r < rank[v]) { parentEdge[v] = e; parentNode[v] = u; rank[v] = r; }
+        }
+      }
+    }
+  }
+  return { distance, parentEdge, parentNode };
+}
+
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+
+/** Label of the edge e (from node `from`), rendered like code. */
+export function edgeLabel(s: HeapSnapshot, from: number, e: number): string {
+  const t = s.edgeType[e], c = s.edgeCodes;
+  if (t === c.element || t === c.hidden) return `[${s.edgeNameOrIndex[e]}]`;
+  const name = s.strings[s.edgeNameOrIndex[e]];
+  if (t === c.internal && /^\d+$/.test(name)) return mapEntryLabel(s, from, e, Number(name)) ?? `[${name}]`;
+  if (t === c.shortcut && from === 0) return rootName(s, s.edgeTarget[e]);
+  return name;
+}
+
+/**
+ * V8 keeps Map entries in a hash table reached by the Map's internal `table` edge: slots are
+ * internal edges named by index, laid out key, value, …; a value's key is the slot just before it.
+ * Render the value as `['the-key']` (a string key) or `[<KeyClass>]` when that slot exists.
+ */
+function mapEntryLabel(s: HeapSnapshot, table: number, e: number, slot: number): string | null {
+  if (slot === 0 || s.nodeType[table] !== s.nodeCodes.array) return null;
+  const keyName = String(slot - 1);
+  for (let k = s.firstEdge[table]; k < s.firstEdge[table + 1]; k++) {
+    if (k === e || s.edgeType[k] !== s.edgeCodes.internal || s.strings[s.edgeNameOrIndex[k]] !== keyName) continue;
+    const key = s.edgeTarget[k];
+    if (s.nodeType[key] === s.nodeCodes.string) return `[${JSON.stringify(s.nodeName(key).slice(0, 60)).replace(/^"|"$/g, "'")}]`;
+    if (s.nodeTypeName(key) === 'number' || s.nodeTypeName(key) === 'hidden') return `[${s.nodeName(key).slice(0, 60)}]`;
+    return `[<${s.className(key)}>]`;
+  }
+  return null;
+}
+
+function rootName(s: HeapSnapshot, node: number): string {
+  const name = s.nodeName(node);
+  const slash = name.indexOf(' /');
+  return slash > 0 ? name.slice(0, slash) : name || s.className(node);
+}
+
+/** True for nodes that only group roots (the root itself, V8 "(GC roots)", the agent's "(modules)"). */
+function isSyntheticRoot(s: HeapSnapshot, v: number): boolean {
+  return v === 0 || s.nodeType[v] === s.nodeCodes.synthetic;
+}
+
+/**
+ * How hop e (from → to) reads, or null when it carries no meaning for the reader: hops into
+ * synthetic root groups are dropped; the first real object under a group is named by its edge when
+ * that is a name (a module under the agent's "(modules)") or else by itself (V8's `global`).
+ */
+export function stepLabel(s: HeapSnapshot, from: number, e: number): string | null {
+  const to = s.edgeTarget[e];
+  if (isSyntheticRoot(s, to)) return null;
+  if (!isSyntheticRoot(s, from)) return edgeLabel(s, from, e);
+  const t = s.edgeType[e];
+  if (t === s.edgeCodes.property || t === s.edgeCodes.context) return s.strings[s.edgeNameOrIndex[e]];
+  return rootName(s, to);
+}
+
+/** The path from the root to `node` along the shortest-path tree, or null when unreachable. */
+export function retainerPath(s: HeapSnapshot, sp: ShortestPaths, node: number): RetainerPath | null {
+  if (node !== 0 && sp.parentEdge[node] === NONE) return null;
+  const edges: number[] = [];
+  for (let v = node; v !== 0; v = sp.parentNode[v]) edges.push(sp.parentEdge[v]);
+  edges.reverse();
+  const steps: PathStep[] = [];
+  let from = 0;
+  for (const e of edges) {
+    const to = s.edgeTarget[e];
+    const label = stepLabel(s, from, e);
+    if (label !== null) steps.push({ label, edgeType: s.edgeTypeName(e), nodeId: s.nodeId[to], nodeClass: s.className(to), nodeType: s.nodeTypeName(to) });
+    from = to;
+  }
+  const labels = steps.map(st => st.label);
+  return { steps, labels, text: renderPath(steps, s.className(node)) };
+}
+
+const CODE_EDGES = new Set(['property', 'element', 'context', 'shortcut']);
+
+/**
+ * `tasks.leaky_storage[17]` when every hop is a property/element (Python paths, plain JS objects);
+ * otherwise arrows with the class of notable objects: `leaks (Map) → table → ['k-1'] → Payload`.
+ */
+export function renderPath(steps: PathStep[], targetClass: string): string {
+  if (steps.length === 0) return '(root)';
+  if (steps.every(st => CODE_EDGES.has(st.edgeType) || isSubscriptName(st.label))) {
+    let text = steps[0].label;
+    for (const st of steps.slice(1)) text += isSubscriptName(st.label) ? st.label : IDENT.test(st.label) ? `.${st.label}` : `[${JSON.stringify(st.label)}]`;
+    return text;
+  }
+  const parts = steps.map((st, i) => {
+    const last = i === steps.length - 1;
+    const notable = !last && st.nodeType === 'object' && st.nodeClass !== 'Object' && !st.nodeClass.includes(' /') && st.nodeClass !== st.label;
+    return notable ? `${st.label} (${st.nodeClass})` : st.label;
+  });
+  return [...parts, targetClass].join(' → ');
+}
+
+/** Subscripts and numeric slots become `[*]`, so `[17]` and `[18]` (or `['user-1']`, `['user-2']`) cluster. */
+export function normaliseLabel(label: string): string {
+  return isSubscriptName(label) ? '[*]' : /^\d+$/.test(label) ? '[*]' : label;
+}
+
+export interface ClusterOptions {
+  /** Stop after this many distinct clusters (the rest are counted in `others`). Default 5. */
+  maxClusters?: number;
+  sampleIds?: number;
+}
+
+/** Clusters the shortest retainer paths of `nodes`; largest clusters first. */
+export function clusterRetainerPaths(s: HeapSnapshot, sp: ShortestPaths, nodes: Iterable<number>, opts: ClusterOptions = {}): { clusters: PathCluster[]; unreachable: number; others: number } {
+  const byKey = new Map<string, PathCluster>();
+  let unreachable = 0;
+  const samples = opts.sampleIds ?? 5;
+  const pathCache = new Map<number, string[]>(); // parent node → its normalised label prefix
+  for (const node of nodes) {
+    if (node !== 0 && sp.parentEdge[node] === NONE) { unreachable++; continue; }
+    // Fast key: the normalised labels of the parent's path (shared by siblings) + this edge.
+    const parent = node === 0 ? 0 : sp.parentNode[node];
+    const last = node === 0 ? null : stepLabel(s, parent, sp.parentEdge[node]);
+    let prefix = pathCache.get(parent);
+    let path: RetainerPath | null = null;
+    if (!prefix) {
+      path = retainerPath(s, sp, node);
+      if (!path) { unreachable++; continue; }
+      prefix = (last === null ? path.labels : path.labels.slice(0, -1)).map(normaliseLabel);
+      pathCache.set(parent, prefix);
+    }
+    const pattern = last === null ? prefix : [...prefix, normaliseLabel(last)];
+    const key = pattern.join('\u0000') + '\u0001' + s.className(node);
+    const hit = byKey.get(key);
+    if (hit) {
+      hit.count++;
+      if (hit.sampleIds.length < samples) hit.sampleIds.push(s.nodeId[node]);
+      continue;
+    }
+    path ??= retainerPath(s, sp, node);
+    if (!path) { unreachable++; continue; }
+    byKey.set(key, { ...path, pattern, count: 1, sampleIds: [s.nodeId[node]] });
+  }
+  const all = [...byKey.values()].sort((a, b) => b.count - a.count || a.labels.length - b.labels.length);
+  const max = opts.maxClusters ?? 5;
+  const clusters = all.slice(0, max);
+  const others = all.slice(max).reduce((sum, c) => sum + c.count, 0);
+  return { clusters, unreachable, others };
+}
