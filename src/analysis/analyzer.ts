@@ -1,0 +1,176 @@
+// Analyses one module: contexts → per-function walks (cached by function text, so an edit
+// re-analyses only the changed function) → messages, fixes, suppressions.
+// With syntax errors, functions the parser lost keep their last good findings.
+import type { SyntaxNode, Tree } from './python';
+import { Context, ContextResolver, ExternalCall, summarize } from './contexts';
+import { buildFixes, isSuppressed, splitLines } from './fixes';
+import { messageFor, relatedMessage } from './messages';
+import { FunctionInfo, ModuleFacts, ModuleSymbol, collectModuleFacts } from './moduleFacts';
+import { Finding, Range } from './types';
+import { FunctionWalker, Guard, RawFinding } from './walker';
+
+export interface AnalyzeOptions {
+  disabledRules?: Iterable<string>;
+  /** Functions (qualified names) other modules call from concurrent code. */
+  extraEntries?: { name: string; context: Context }[];
+}
+
+export interface ModuleResult {
+  findings: Finding[];
+  external: ExternalCall[];
+  hasSyntaxErrors: boolean;
+  /** Functions found concurrent. */
+  concurrentFunctions: number;
+}
+
+interface FnResult { raw: RawFinding[]; guards: Guard[] }
+interface GoodFn extends FnResult { text: string; column: number; ctx: Context; className?: string }
+
+/** Cheap text test: can anything in this file run concurrently? (No → no parse needed.) */
+export function mayBeConcurrent(text: string): boolean {
+  return /\.task\b|shared_task|periodic_task|Thread\b|Timer\(|start_new|\.submit\(|\.map\(|run_in_executor|to_thread|async\s+def|Greenlet|\bspawn\(|\bTask\b/.test(text);
+}
+
+function shift(r: Range, d: number): Range {
+  return { start: { line: r.start.line + d, character: r.start.character }, end: { line: r.end.line + d, character: r.end.character } };
+}
+
+function shiftRaw(f: RawFinding, d: number): RawFinding {
+  if (d === 0) return f;
+  return {
+    ...f, write: shift(f.write, d), read: shift(f.read, d),
+    ...(f.wrap ? { wrap: { start: f.wrap.start + d, end: f.wrap.end + d } } : {}),
+    ...(f.awaitLine !== undefined ? { awaitLine: f.awaitLine + d } : {}),
+    ...(f.rewrite ? { rewrite: { ...f.rewrite, edits: f.rewrite.edits.map(e => ({ ...e, range: shift(e.range, d) })) } } : {}),
+  };
+}
+
+const PRIORITY = { celery: 0, thread: 1, async: 2 } as const;
+
+/** One context per function for the walk: the most telling kind; `self` shared if any says so. */
+function mergeContexts(list: Context[]): Context {
+  const best = [...list].sort((a, b) => PRIORITY[a.kind] - PRIORITY[b.kind])[0];
+  return { ...best, selfShared: list.some(c => c.selfShared && c.kind === best.kind) };
+}
+
+export class ModuleAnalyzer {
+  private summaries = new Map<string, ReturnType<typeof summarize>>();
+  private prevSummaries = new Map<string, ReturnType<typeof summarize>>();
+  private results = new Map<string, FnResult>();
+  private prevResults = new Map<string, FnResult>();
+  private lastGood: GoodFn[] = [];
+  private lastGoodSymbols = new Map<string, ModuleSymbol>();
+  /** Functions walked fresh in the last analyze() (for tests and benchmarks). */
+  walked = 0;
+
+  analyze(tree: Tree, text: string, opts: AnalyzeOptions = {}): ModuleResult {
+    const root = tree.rootNode;
+    const broken = root.hasError;
+    const facts = collectModuleFacts(root);
+    if (broken) for (const [k, v] of this.lastGoodSymbols) if (!facts.symbols.has(k)) facts.symbols.set(k, v);
+    const src = splitLines(text);
+    const fnText = new Map<FunctionInfo, string>();
+    const textOf = (fn: FunctionInfo) => { let t = fnText.get(fn); if (t === undefined) { t = fn.node.text; fnText.set(fn, t); } return t; };
+
+    const summaryOf = (fn: FunctionInfo | null) => {
+      if (!fn) return this.moduleLevelSummary(root);
+      const key = textOf(fn);
+      let s = this.summaries.get(key) ?? this.prevSummaries.get(key);
+      if (!s) s = summarize(fn.node, key);
+      this.summaries.set(key, s);
+      return s;
+    };
+    const resolver = new ContextResolver(facts, summaryOf);
+    resolver.resolve(opts.extraEntries);
+
+    const factsKey = fingerprint(facts);
+    const raw: { f: RawFinding; ctx: Context; className?: string; fn: string }[] = [];
+    const guards: Guard[] = [];
+    const good: GoodFn[] = [];
+    const covered = new Set<string>();
+    this.walked = 0;
+    for (const [fn, ctxs] of resolver.contexts) {
+      if (fn.node.hasError) continue;
+      const ctx = mergeContexts(ctxs);
+      const t = textOf(fn);
+      const column = fn.node.startPosition.column;
+      const key = `${column}|${ctx.kind}|${ctx.selfShared}|${fn.className ?? ''}|${factsKey}\n${t}`;
+      let r = this.results.get(key) ?? this.prevResults.get(key);
+      if (!r) {
+        const walker = new FunctionWalker(fn, ctx, facts, src.lines);
+        walker.run();
+        this.walked++;
+        const d = -fn.node.startPosition.row;
+        r = { raw: walker.findings.map(f => shiftRaw(f, d)), guards: walker.guards };
+      }
+      this.results.set(key, r);
+      const row = fn.node.startPosition.row;
+      for (const f of r.raw) raw.push({ f: shiftRaw(f, row), ctx, ...(fn.className ? { className: fn.className } : {}), fn: fn.qualName });
+      guards.push(...r.guards);
+      good.push({ ...r, text: t, column, ctx, ...(fn.className ? { className: fn.className } : {}) });
+      covered.add(`${column}\n${t}`);
+    }
+
+    if (broken) {
+      // Functions the parser lost behind a syntax error keep their last findings if their text is intact.
+      for (const g of this.lastGood) {
+        if (covered.has(`${g.column}\n${g.text}`)) continue;
+        const at = text.indexOf(g.text);
+        if (at < 0) continue;
+        const row = lineOf(text, at);
+        for (const f of g.raw) raw.push({ f: shiftRaw(f, row), ctx: g.ctx, ...(g.className ? { className: g.className } : {}), fn: '' });
+        guards.push(...g.guards);
+      }
+    } else {
+      this.lastGood = good;
+      this.lastGoodSymbols = facts.symbols;
+    }
+    this.prevSummaries = this.summaries; this.summaries = new Map();
+    this.prevResults = this.results; this.results = new Map();
+
+    const disabled = new Set(opts.disabledRules ?? []);
+    const findings: Finding[] = [];
+    const seen = new Set<string>();
+    for (const { f, ctx, className, fn } of raw) {
+      if (disabled.has(f.rule) || isSuppressed(src.lines, f.write.start.line, f.rule) || isSuppressed(src.lines, f.write.end.line, f.rule)) continue;
+      const id = `${f.rule}:${f.write.start.line}:${f.write.start.character}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      findings.push({
+        rule: f.rule, message: messageFor(f, ctx), range: f.write, state: f.state.display, functionName: fn,
+        related: [{ range: f.read, message: relatedMessage(f) }],
+        fixes: buildFixes(f, src, facts, guards, className),
+      });
+    }
+    findings.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+    return { findings, external: resolver.external, hasSyntaxErrors: broken, concurrentFunctions: resolver.contexts.size };
+  }
+
+  /** Thread starts in module-level code (outside defs and classes). */
+  private moduleLevelSummary(root: SyntaxNode): ReturnType<typeof summarize> {
+    const out: ReturnType<typeof summarize> = { calls: [], spawns: [] };
+    for (const s of root.namedChildren) {
+      if (!s || s.type === 'function_definition' || s.type === 'class_definition' || s.type === 'decorated_definition') continue;
+      const t = s.text;
+      if (!/Thread|Timer|submit|map|start_new|executor|spawn|to_thread/.test(t)) continue;
+      const key = `module\n${t}`;
+      const sum = this.summaries.get(key) ?? this.prevSummaries.get(key) ?? summarize(s, t);
+      this.summaries.set(key, sum);
+      out.spawns.push(...sum.spawns);
+    }
+    return out;
+  }
+}
+
+function lineOf(text: string, index: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < index; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+function fingerprint(facts: ModuleFacts): string {
+  const parts: string[] = [];
+  for (const s of facts.symbols.values()) parts.push(`${s.name}:${s.kind}:${s.ref ?? ''}`);
+  for (const c of facts.classes.values()) parts.push(`class ${c.name}(${c.bases.join(',')})${[...c.attrs].join(',')}`);
+  return parts.sort().join(';');
+}

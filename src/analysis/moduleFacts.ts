@@ -1,0 +1,239 @@
+// What a module defines at top level: the names that are shared between concurrent runs
+// (module globals, classes, module-level instances), locks, imports, and every function.
+import type { SyntaxNode } from './python';
+import { callArgs, dottedName, isAsync, lastName, lockKindOfCall, statements } from './syntax';
+
+export type SymbolKind =
+  | 'var'        // plain module global
+  | 'instance'   // module-level instance of a class defined in this module
+  | 'function' | 'class'
+  | 'module'     // `import x` / `import x.y as z`: attributes are other modules' globals
+  | 'imported'   // `from m import x`
+  | 'lock' | 'semaphore'
+  | 'tlocal'     // threading.local(): per thread, not shared
+  | 'threadsafe'; // queue.Queue, itertools.count(): operations are atomic
+
+export interface ModuleSymbol {
+  name: string;
+  kind: SymbolKind;
+  /** For 'instance': the class; for 'module'/'imported': the dotted module; for 'imported': the original name. */
+  ref?: string;
+  origName?: string;
+  /** 0-based line after which a new definition can be inserted (end of the defining statement). */
+  endLine: number;
+}
+
+export interface FunctionInfo {
+  node: SyntaxNode;          // function_definition
+  name: string;
+  qualName: string;
+  className?: string;        // set for methods (direct children of a class body)
+  parent?: FunctionInfo;     // enclosing function for nested defs
+  isAsync: boolean;
+  decorators: SyntaxNode[];  // decorator expressions
+  nested: Map<string, FunctionInfo>;
+  /** The statement that holds it (decorated_definition or the def). */
+  stmt: SyntaxNode;
+}
+
+export interface ClassInfo {
+  name: string;
+  bases: string[];
+  attrs: Set<string>;
+  methods: Map<string, FunctionInfo>;
+}
+
+export interface ModuleFacts {
+  symbols: Map<string, ModuleSymbol>;
+  classes: Map<string, ClassInfo>;
+  functions: FunctionInfo[];
+  /** Line after the last top-level import (-1: none), for inserting `import threading`. */
+  lastImportLine: number;
+  /** First line where code may be inserted (after docstring and `from __future__`). */
+  firstCodeLine: number;
+  /** `threading` / `asyncio` bound to the module itself. */
+  imports: Set<string>;
+}
+
+const THREADSAFE = /(^|\.)(Queue|SimpleQueue|LifoQueue|PriorityQueue|JoinableQueue|count|Event)$/;
+const TLOCAL = /(^|\.)local$/;
+
+function classifyValue(value: SyntaxNode | null, classes: Set<string>): { kind: SymbolKind; ref?: string } {
+  if (!value || value.type !== 'call') return { kind: 'var' };
+  const lk = lockKindOfCall(value);
+  if (lk) return { kind: lk };
+  const callee = dottedName(value.childForFieldName('function'));
+  if (TLOCAL.test(callee) && (callee === 'local' || callee.startsWith('threading.') || callee.startsWith('_threading_local'))) return { kind: 'tlocal' };
+  if (THREADSAFE.test(callee) && !/defaultdict|Counter/.test(callee)) return { kind: 'threadsafe' };
+  if (classes.has(callee)) return { kind: 'instance', ref: callee };
+  if (/(^|\.)(Redis|StrictRedis)$|(^|\.)from_url$/.test(callee) && /redis/i.test(callee + value.text)) return { kind: 'var', ref: 'redis' };
+  return { kind: 'var' };
+}
+
+function targetNames(t: SyntaxNode | null, out: SyntaxNode[]): void {
+  if (!t) return;
+  if (t.type === 'identifier') out.push(t);
+  else if (['pattern_list', 'tuple_pattern', 'list_pattern', 'tuple', 'list', 'parenthesized_expression'].includes(t.type)) {
+    for (const c of t.namedChildren) targetNames(c, out);
+  } else if (t.type === 'list_splat_pattern') targetNames(t.namedChild(0), out);
+}
+
+export function collectModuleFacts(root: SyntaxNode): ModuleFacts {
+  const facts: ModuleFacts = { symbols: new Map(), classes: new Map(), functions: [], lastImportLine: -1, firstCodeLine: 0, imports: new Set() };
+  const classNames = new Set<string>();
+  // Classes first, so `x = Cls()` is known to be an instance whatever the order.
+  for (const s of statements(root)) {
+    const d = s.type === 'decorated_definition' ? s.childForFieldName('definition') : s;
+    if (d?.type === 'class_definition') classNames.add(d.childForFieldName('name')?.text ?? '');
+  }
+  const top = statements(root);
+  // Docstring and __future__ imports must stay first.
+  let i = 0;
+  if (top[0]?.type === 'expression_statement' && top[0].namedChild(0)?.type === 'string') { facts.firstCodeLine = top[0].endPosition.row + 1; i = 1; }
+  for (; i < top.length && top[i].type === 'future_import_statement'; i++) facts.firstCodeLine = top[i].endPosition.row + 1;
+
+  const define = (name: string, sym: Omit<ModuleSymbol, 'name'>) => {
+    const prev = facts.symbols.get(name);
+    // A name that is a lock somewhere stays a lock; otherwise the first definition wins except
+    // that a plain var upgrades to a more specific kind.
+    if (!prev || (prev.kind === 'var' && sym.kind !== 'var')) facts.symbols.set(name, { name, ...sym });
+  };
+
+  const visit = (stmts: SyntaxNode[], depth: number) => {
+    for (const s of stmts) {
+      const end = s.endPosition.row;
+      switch (s.type) {
+        case 'import_statement':
+          if (depth === 0) facts.lastImportLine = Math.max(facts.lastImportLine, end);
+          for (const n of s.namedChildren) {
+            if (!n) continue;
+            if (n.type === 'aliased_import') {
+              const mod = n.childForFieldName('name')?.text ?? '', alias = n.childForFieldName('alias')?.text ?? '';
+              define(alias, { kind: 'module', ref: mod, endLine: end });
+              facts.imports.add(`${alias}=${mod}`);
+            } else if (n.type === 'dotted_name') {
+              const first = n.text.split('.')[0];
+              define(first, { kind: 'module', ref: n.text.includes('.') ? first : n.text, endLine: end });
+              facts.imports.add(`${first}=${first}`);
+            }
+          }
+          break;
+        case 'import_from_statement': {
+          if (depth === 0) facts.lastImportLine = Math.max(facts.lastImportLine, end);
+          const mod = s.childForFieldName('module_name')?.text ?? '';
+          for (const n of s.childrenForFieldName('name')) {
+            if (!n) continue;
+            const orig = n.type === 'aliased_import' ? n.childForFieldName('name')?.text ?? '' : n.text;
+            const alias = n.type === 'aliased_import' ? n.childForFieldName('alias')?.text ?? '' : n.text;
+            define(alias, { kind: 'imported', ref: mod, origName: orig, endLine: end });
+          }
+          break;
+        }
+        case 'expression_statement': {
+          let a = s.namedChild(0);
+          const targets: SyntaxNode[] = [];
+          let value: SyntaxNode | null = null;
+          while (a && a.type === 'assignment') {
+            targetNames(a.childForFieldName('left'), targets);
+            value = a.childForFieldName('right');
+            a = value;
+          }
+          if (a && a.type === 'augmented_assignment') targetNames(a.childForFieldName('left'), targets);
+          const cls = classifyValue(value, classNames);
+          for (const t of targets) define(t.text, { ...cls, endLine: end });
+          break;
+        }
+        case 'decorated_definition':
+        case 'function_definition':
+        case 'class_definition': {
+          const d = s.type === 'decorated_definition' ? s.childForFieldName('definition') : s;
+          const name = d?.childForFieldName('name')?.text;
+          if (d && name) define(name, { kind: d.type === 'class_definition' ? 'class' : 'function', endLine: end });
+          break;
+        }
+        case 'if_statement': case 'try_statement': case 'with_statement': case 'for_statement': case 'while_statement':
+          for (const c of s.namedChildren) {
+            if (!c) continue;
+            if (c.type === 'block') visit(statements(c), depth + 1);
+            else if (['elif_clause', 'else_clause', 'except_clause', 'finally_clause', 'except_group_clause'].includes(c.type)) {
+              for (const b of c.namedChildren) if (b?.type === 'block') visit(statements(b), depth + 1);
+            }
+          }
+          break;
+      }
+    }
+  };
+  visit(top, 0);
+  indexFunctions(root, facts);
+  return facts;
+}
+
+function decoratorsOf(stmt: SyntaxNode): SyntaxNode[] {
+  if (stmt.type !== 'decorated_definition') return [];
+  return stmt.namedChildren.filter((c): c is SyntaxNode => !!c && c.type === 'decorator').map(d => d.namedChild(0)!).filter(Boolean);
+}
+
+/** Every def in the module (methods, nested functions), and class attributes. */
+function indexFunctions(root: SyntaxNode, facts: ModuleFacts): void {
+  const walk = (stmts: SyntaxNode[], cls: ClassInfo | undefined, parent: FunctionInfo | undefined, prefix: string) => {
+    for (const s of stmts) {
+      const def = s.type === 'decorated_definition' ? s.childForFieldName('definition') : s;
+      if (!def) continue;
+      if (def.type === 'function_definition') {
+        const name = def.childForFieldName('name')?.text ?? '?';
+        const fn: FunctionInfo = {
+          node: def, name, qualName: prefix + name, isAsync: isAsync(def), decorators: decoratorsOf(s),
+          nested: new Map(), stmt: s, ...(cls ? { className: cls.name } : {}), ...(parent ? { parent } : {}),
+        };
+        facts.functions.push(fn);
+        if (cls) cls.methods.set(name, fn);
+        if (parent) parent.nested.set(name, fn);
+        walk(compoundBodies(def), undefined, fn, `${fn.qualName}.`);
+      } else if (def.type === 'class_definition') {
+        const name = def.childForFieldName('name')?.text ?? '?';
+        const sup = def.childForFieldName('superclasses');
+        const info: ClassInfo = {
+          name, attrs: new Set(), methods: new Map(),
+          bases: sup ? sup.namedChildren.filter((c): c is SyntaxNode => !!c && c.type !== 'keyword_argument').map(c => dottedName(c)).filter(Boolean) : [],
+        };
+        if (!parent && !cls) facts.classes.set(name, info);
+        for (const b of statements(def.childForFieldName('body'))) {
+          const a = b.type === 'expression_statement' ? b.namedChild(0) : null;
+          if (a?.type === 'assignment') {
+            const t: SyntaxNode[] = [];
+            targetNames(a.childForFieldName('left'), t);
+            for (const x of t) info.attrs.add(x.text);
+          }
+        }
+        walk(compoundBodies(def), info, parent, `${prefix}${name}.`);
+      } else {
+        walk(compoundBodies(def), cls, parent, prefix);
+      }
+    }
+  };
+  walk(statements(root), undefined, undefined, '');
+}
+
+/** Statements nested in a compound statement's blocks (one level). */
+function compoundBodies(s: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  for (const c of s.namedChildren) {
+    if (!c) continue;
+    if (c.type === 'block') out.push(...statements(c));
+    else if (['elif_clause', 'else_clause', 'except_clause', 'finally_clause', 'except_group_clause', 'case_clause'].includes(c.type)) {
+      for (const b of c.namedChildren) if (b?.type === 'block') out.push(...statements(b));
+    }
+  }
+  return out;
+}
+
+/** Whether `callee` names a Celery task decorator: `shared_task`, `app.task`, `x.y.task`, `periodic_task`. */
+export function isTaskDecorator(expr: SyntaxNode): { task: boolean; bind: boolean } {
+  const call = expr.type === 'call' ? expr : null;
+  const name = dottedName(call ? call.childForFieldName('function') : expr);
+  const last = lastName(name);
+  const task = last === 'shared_task' || last === 'periodic_task' || (name.includes('.') && last === 'task') || name === 'task';
+  if (!task || !call) return { task, bind: false };
+  const bind = callArgs(call).keywords.get('bind');
+  return { task, bind: bind?.type === 'true' };
+}
