@@ -1,0 +1,25 @@
+// Number formatting for the panels (browser side; the host has its own in src/ui/format.ts).
+
+export function formatBytes(n: number): string {
+  const abs = Math.abs(n);
+  if (abs < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = abs / 1024, i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${n < 0 ? '-' : ''}${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
+}
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+export function plural(n: number, one: string, many = one + 's'): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}
+
+/** Clock time of an epoch-ms instant, local time, to the second. */
+export function formatClock(t: number): string {
+  const d = new Date(t);
+  const p = (v: number) => String(v).padStart(2, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
