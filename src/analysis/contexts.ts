@@ -144,7 +144,7 @@ export class ContextResolver {
 
   private spawnsFrom(fn: FunctionInfo | null): void {
     for (const { ref, inLoop } of this.summaryOf(fn).spawns) {
-      const ctx: Context = { kind: 'thread', selfShared: false, entry: '' };
+      const ctx: Context = { kind: 'thread', selfShared: false, entry: ref.t === 'attr' ? `${ref.base}.${ref.name}` : ref.name };
       for (const target of this.lookup(ref, fn, ctx)) {
         // self.m started once: one thread uses self; started many times (loop, executor): shared.
         const selfShared = ref.t === 'self' ? inLoop : target.selfShared;

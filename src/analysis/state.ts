@@ -30,6 +30,8 @@ export interface Access {
   /** Innermost statement holding the access. */
   stmt: SyntaxNode;
   at: Point;
+  /** Read by an identity test (`x is None`): guards rebinding, not the container's content. */
+  identity?: boolean;
 }
 
 export type LockRelation = 'protected' | 'split' | 'none';

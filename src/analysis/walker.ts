@@ -31,7 +31,8 @@ export interface RawFinding {
 export interface Guard { root: string; lock: string; async: boolean; className?: string }
 
 const READ_METHODS = new Set(['get', 'keys', 'values', 'items', 'copy', 'count', 'index', '__getitem__', '__contains__']);
-const ACT_METHODS = new Set(['append', 'extend', 'insert', 'add', 'update', 'pop', 'popleft', 'popitem', 'remove', 'clear',
+// set.add is idempotent: `if x not in s: s.add(x)` ends in the same set whatever the interleaving.
+const ACT_METHODS = new Set(['append', 'extend', 'insert', 'update', 'pop', 'popleft', 'popitem', 'remove', 'clear',
   'appendleft', 'extendleft', 'sort', 'reverse', '__setitem__', '__delitem__']);
 const PURE_CALLS = new Set(['len', 'int', 'str', 'float', 'bool', 'isinstance', 'min', 'max', 'abs', 'round', 'sorted', 'list', 'dict',
   'set', 'tuple', 'range', 'enumerate', 'zip', 'getattr', 'hasattr', 'repr', 'type', 'sum', 'any', 'all', 'frozenset', 'id', 'hash', 'F']);
@@ -142,7 +143,8 @@ export class FunctionWalker {
     if (n.type === 'identifier') {
       const name = n.text;
       if (this.nonlocals.has(name)) {
-        if (this.ctx.kind !== 'thread') return null;
+        // Shared only when this closure itself is what the threads run (one closure, many threads).
+        if (this.ctx.kind !== 'thread' || this.ctx.entry !== this.fn.qualName) return null;
         return { kind: 'mem', root: `nonlocal:${name}`, display: name, what: `\`${name}\` of enclosing function \`${this.fn.parent?.qualName ?? '?'}\`` };
       }
       if (this.isLocal(name) || name === this.selfName) return null;
@@ -472,16 +474,30 @@ export class FunctionWalker {
 
   /** A mutation that is atomic on its own (append, pop, del d[k]): racy only after a check. */
   private act(state: SharedState, node: SyntaxNode): void {
-    const check = this.matchCheck(state);
+    const check = this.matchCheck(state, true);
     if (check) this.report(check, state, node, this.point(), 'check');
   }
 
-  private matchCheck(state: SharedState): Access | undefined {
+  private matchCheck(state: SharedState, container = false): Access | undefined {
+    if (this.handlesLookupError()) return undefined;
     for (let i = this.checks.length - 1; i >= 0; i--) {
-      const hit = this.checks[i].find(r => sameState(r.state, state, true));
+      const hit = this.checks[i].find(r => sameState(r.state, state, true) && !(r.identity && (container || state.key !== undefined)));
       if (hit) return hit;
     }
     return undefined;
+  }
+
+  /** The act sits in a `try` whose handler catches the lookup failure a lost race causes (EAFP): handled. */
+  private handlesLookupError(): boolean {
+    for (let p: SyntaxNode | null = this.stmt; p && p.id !== this.fn.node.id; p = p.parent) {
+      if (p.type !== 'block' || p.parent?.type !== 'try_statement' || p.parent.childForFieldName('body')?.id !== p.id) continue;
+      for (const c of p.parent.namedChildren) {
+        if (c?.type !== 'except_clause') continue;
+        const caught = c.namedChildren.find(x => x && x.type !== 'block')?.text ?? '';
+        if (!caught || /\b(KeyError|IndexError|LookupError|ValueError|Exception|BaseException|StopIteration)\b/.test(caught)) return true;
+      }
+    }
+    return false;
   }
 
   private report(read: Access, state: SharedState, node: SyntaxNode, at: Point, pattern: 'rmw' | 'check'): void {
@@ -580,7 +596,9 @@ export class FunctionWalker {
           this.visit(parts[1], out);
           return;
         }
+        const from = out.length;
         for (const p of parts) this.visit(p, out);
+        if (ops.includes('is') || ops.includes('is not')) for (let i = from; i < out.length; i++) if (out[i].state.key === undefined) out[i] = { ...out[i], identity: true };
         return;
       }
       case 'lambda': case 'function_definition': case 'class_definition': return;
