@@ -175,7 +175,8 @@ export function renderPath(steps: PathStep[], targetClass: string): string {
     const notable = !last && st.nodeType === 'object' && st.nodeClass !== 'Object' && !st.nodeClass.includes(' /') && st.nodeClass !== st.label;
     return notable ? `${st.label} (${st.nodeClass})` : st.label;
   });
-  return [...parts, targetClass].join(' → ');
+  // a root-level object is labelled by its own name already
+  return (steps[steps.length - 1].label === targetClass ? parts : [...parts, targetClass]).join(' → ');
 }
 
 /** Subscripts and numeric slots become `[*]`, so `[17]` and `[18]` (or `['user-1']`, `['user-2']`) cluster. */
