@@ -3,9 +3,13 @@
 // they are resolved from node_modules.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Language, Parser, Tree } from 'web-tree-sitter';
+// `import = require` so bundlers pick the package's CommonJS build (the ESM one needs import.meta.url).
+import TreeSitter = require('web-tree-sitter');
 
-export type { Node as SyntaxNode, Tree } from 'web-tree-sitter';
+export type SyntaxNode = TreeSitter.Node;
+export type Tree = TreeSitter.Tree;
+type Language = TreeSitter.Language;
+const { Language, Parser } = TreeSitter;
 
 function findWasm(file: string, pkg: string): string {
   const candidates = [path.join(__dirname, file), path.join(__dirname, '..', file)];
@@ -30,7 +34,7 @@ export function loadPython(): Promise<Language> {
 
 /** A parser bound to Python. Not thread-safe (wasm): one per analysis pipeline. */
 export class PythonParser {
-  private constructor(private readonly parser: Parser) {}
+  private constructor(private readonly parser: TreeSitter.Parser) {}
 
   static async create(): Promise<PythonParser> {
     const language = await loadPython();   // also runs Parser.init()

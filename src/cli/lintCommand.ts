@@ -1,9 +1,75 @@
-// PLACEHOLDER until its issue lands: replaced by the real command.
-import { CliCommand, CliError } from './command';
+// `workerlens lint PATH... [--format text|json|sarif] [--disable WL102,...]`: the race analysis
+// headless, for CI. Exit 0 clean, 1 findings (or unreadable files), 2 usage errors.
+import fs from 'node:fs';
+import path from 'node:path';
+import { CliCommand, UsageError } from './command';
+import { listPythonFiles, lintFiles } from '../analysis/project';
+import { countFindings, formatJson, formatSarif, formatText } from '../analysis/report';
+import { RULE_IDS } from '../analysis/rules';
+import { VERSION } from '../common/version';
+
+const FORMATS = ['text', 'json', 'sarif'] as const;
+type Format = typeof FORMATS[number];
+
+const USAGE = `Usage: workerlens lint PATH... [--format text|json|sarif] [--disable RULE,...] [--output FILE]
+Flags race risks (${RULE_IDS.join(', ')}) in Python files that run concurrently (Celery tasks, threads, executors, asyncio).
+  PATH              files or directories (searched recursively for *.py)
+  --format FORMAT   text (default), json, or sarif (SARIF 2.1.0 for GitHub code scanning)
+  --disable RULES   comma-separated rule codes to turn off
+  --output FILE     write the report to FILE instead of stdout
+Exit status: 0 no findings, 1 findings or unreadable files, 2 usage error.`;
 
 export const lintCommand: CliCommand = {
   name: 'lint',
-  summary: '(not available yet)',
-  usage: 'workerlens lint',
-  run: () => Promise.reject(new CliError('not available in this build')),
+  summary: 'flag race risks in Python worker code (text, JSON or SARIF)',
+  usage: USAGE,
+  async run(args, io) {
+    let format: Format = 'text';
+    let output: string | undefined;
+    const disabled: string[] = [];
+    const paths: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      const value = (name: string) => {
+        const eq = a.indexOf('=');
+        if (eq > 0) return a.slice(eq + 1);
+        const v = args[++i];
+        if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
+        return v;
+      };
+      if (a === '--format' || a.startsWith('--format=')) {
+        const v = value('--format');
+        if (!(FORMATS as readonly string[]).includes(v)) throw new UsageError(`unknown format '${v}' (use text, json or sarif)`);
+        format = v as Format;
+      } else if (a === '--disable' || a.startsWith('--disable=')) {
+        for (const r of value('--disable').split(',').map(s => s.trim().toUpperCase()).filter(Boolean)) {
+          if (!(RULE_IDS as string[]).includes(r)) throw new UsageError(`unknown rule '${r}' (rules: ${RULE_IDS.join(', ')})`);
+          disabled.push(r);
+        }
+      } else if (a === '--output' || a === '-o' || a.startsWith('--output=')) {
+        output = value('--output');
+      } else if (a.startsWith('-') && a !== '-') {
+        throw new UsageError(`unknown option '${a}'`);
+      } else {
+        paths.push(a);
+      }
+    }
+    if (!paths.length) throw new UsageError('no PATH given');
+    const resolved = paths.map(p => path.resolve(io.cwd, p));
+    for (let i = 0; i < resolved.length; i++) {
+      if (!fs.existsSync(resolved[i])) throw new UsageError(`no such file or directory: ${paths[i]}`);
+    }
+    const files = listPythonFiles(resolved);
+    const results = await lintFiles(files, { disabledRules: disabled });
+    const input = { results, baseDir: io.cwd, version: VERSION };
+    const report = format === 'json' ? formatJson(input) : format === 'sarif' ? formatSarif(input) : formatText(input);
+    if (output) {
+      fs.writeFileSync(path.resolve(io.cwd, output), report);
+      io.stderr(`workerlens lint: ${countFindings(results)} finding(s); ${format} report written to ${output}\n`);
+    } else {
+      io.stdout(report);
+    }
+    for (const r of results) if (r.error && format !== 'text') io.stderr(`workerlens lint: ${path.relative(io.cwd, r.path)}: ${r.error}\n`);
+    return countFindings(results) > 0 || results.some(r => r.error) ? 1 : 0;
+  },
 };

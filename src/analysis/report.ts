@@ -1,0 +1,93 @@
+// Findings as text, JSON or SARIF 2.1.0 (what GitHub code scanning ingests): paths relative to
+// a base directory, 1-based lines and columns (UTF-16 code units, as the analysis counts).
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DOCS_URL, RULES, RULE_IDS, ruleHelpUri } from './rules';
+import { FileResult } from './project';
+
+export interface ReportInput { results: FileResult[]; baseDir: string; version: string }
+
+function rel(file: string, baseDir: string): string {
+  return path.relative(baseDir, path.resolve(baseDir, file)).split(path.sep).join('/');
+}
+
+export function countFindings(results: FileResult[]): number {
+  return results.reduce((n, r) => n + r.findings.length, 0);
+}
+
+export function formatText({ results, baseDir }: ReportInput): string {
+  const out: string[] = [];
+  for (const r of results) {
+    const p = rel(r.path, baseDir);
+    if (r.error) out.push(`${p}: error: ${r.error}`);
+    for (const f of r.findings) {
+      out.push(`${p}:${f.range.start.line + 1}:${f.range.start.character + 1}: ${f.rule} ${f.message}`);
+      for (const x of f.related) out.push(`    ${p}:${x.range.start.line + 1}:${x.range.start.character + 1}: ${x.message}`);
+    }
+  }
+  const n = countFindings(results), files = results.filter(r => r.findings.length).length;
+  out.push(`${n} race risk${n === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'} (${results.length} Python file${results.length === 1 ? '' : 's'} checked, ${results.filter(r => r.parsed).length} with concurrent code analysed)`);
+  return out.join('\n') + '\n';
+}
+
+export function formatJson({ results, baseDir, version }: ReportInput): string {
+  return JSON.stringify({
+    tool: 'workerlens', version,
+    findings: results.flatMap(r => r.findings.map(f => ({
+      path: rel(r.path, baseDir), rule: f.rule, name: RULES[f.rule].name, severity: 'warning',
+      line: f.range.start.line + 1, column: f.range.start.character + 1, endLine: f.range.end.line + 1, endColumn: f.range.end.character + 1,
+      message: f.message, state: f.state, function: f.functionName, helpUri: ruleHelpUri(f.rule),
+      related: f.related.map(x => ({ line: x.range.start.line + 1, column: x.range.start.character + 1, message: x.message })),
+      fixes: f.fixes.map(x => x.title),
+    }))),
+    errors: results.filter(r => r.error).map(r => ({ path: rel(r.path, baseDir), message: r.error })),
+    filesChecked: results.length,
+  }, null, 2) + '\n';
+}
+
+export function formatSarif({ results, baseDir, version }: ReportInput): string {
+  const base = pathToFileURL(baseDir.endsWith(path.sep) ? baseDir : baseDir + path.sep).href;
+  const location = (file: string) => {
+    const r = rel(file, baseDir);
+    return r.startsWith('../') ? { uri: pathToFileURL(path.resolve(baseDir, file)).href } : { uri: encodeURI(r), uriBaseId: '%SRCROOT%' };
+  };
+  const region = (x: { start: { line: number; character: number }; end: { line: number; character: number } }) =>
+    ({ startLine: x.start.line + 1, startColumn: x.start.character + 1, endLine: x.end.line + 1, endColumn: x.end.character + 1 });
+  const sarifResults = results.flatMap(r => r.findings.map(f => ({
+    ruleId: f.rule, ruleIndex: RULE_IDS.indexOf(f.rule), level: 'warning',
+    message: { text: f.message },
+    locations: [{ physicalLocation: { artifactLocation: location(r.path), region: region(f.range) } }],
+    relatedLocations: f.related.map((x, i) => ({ id: i + 1, message: { text: x.message }, physicalLocation: { artifactLocation: location(r.path), region: region(x.range) } })),
+    // Stable across line moves: rule, file, function and state.
+    partialFingerprints: { 'workerlensFinding/v1': crypto.createHash('sha256').update(`${f.rule}|${rel(r.path, baseDir)}|${f.functionName}|${f.state}`).digest('hex').slice(0, 32) },
+  })));
+  const sarif = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [{
+      tool: {
+        driver: {
+          name: 'Worker Lens', semanticVersion: version, version, informationUri: DOCS_URL,
+          rules: RULE_IDS.map(id => ({
+            id, name: RULES[id].name,
+            shortDescription: { text: RULES[id].title },
+            fullDescription: { text: RULES[id].description },
+            help: { text: `${RULES[id].description} See ${ruleHelpUri(id)}`, markdown: `${RULES[id].description}\n\n[Documentation](${ruleHelpUri(id)})` },
+            helpUri: ruleHelpUri(id),
+            defaultConfiguration: { level: 'warning' },
+            properties: { tags: ['concurrency', 'race-condition', 'correctness'], precision: 'medium', 'problem.severity': 'warning' },
+          })),
+        },
+      },
+      originalUriBaseIds: { '%SRCROOT%': { uri: base } },
+      columnKind: 'utf16CodeUnits',
+      results: sarifResults,
+      invocations: [{
+        executionSuccessful: results.every(r => !r.error),
+        toolExecutionNotifications: results.filter(r => r.error).map(r => ({ level: 'error', message: { text: r.error! }, locations: [{ physicalLocation: { artifactLocation: location(r.path) } }] })),
+      }],
+    }],
+  };
+  return JSON.stringify(sarif, null, 2) + '\n';
+}
