@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 // `import = require` so bundlers pick the package's CommonJS build (the ESM one needs import.meta.url).
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- see above: the CJS build is required
 import TreeSitter = require('web-tree-sitter');
 
 export type SyntaxNode = TreeSitter.Node;
