@@ -1,18 +1,49 @@
-// Wiring only: creates the log, views, commands and the language client; logic lives in src/ui.
+// Wiring only: creates the log, sessions, views, commands and the language client; logic lives in src/ui.
 import * as vscode from 'vscode';
 import { WorkersView } from './ui/workersView';
+import { HeapView } from './ui/heapView';
+import { SessionManager } from './ui/sessions';
+import { WorkerStatusBar } from './ui/statusBar';
 import { startLanguageClient } from './ui/languageClient';
 import { registerCommands } from './ui/commands';
+import { followReplacements } from './ui/replacements';
+import { listDiscoveryFiles } from './cdp/discovery';
+import { growthDetector } from './ui/growthDetector';
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+/** What activate() returns: the live parts, for the extension-host integration tests. */
+export interface WorkerLensApi { sessions: SessionManager; workers: WorkersView; heap: HeapView }
+
+export async function activate(context: vscode.ExtensionContext): Promise<WorkerLensApi> {
   const log = vscode.window.createOutputChannel('Worker Lens', { log: true });
   context.subscriptions.push(log);
   log.info(`Worker Lens ${context.extension.packageJSON.version as string} activating (uiKind ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'})`);
 
-  const workers = new WorkersView({ readDiscovery: () => Promise.resolve([]), attachedPids: () => new Set() }, log);
+  const sessions = new SessionManager(context.extensionUri, log);
+  const workers = new WorkersView({ readDiscovery: () => listDiscoveryFiles(), attachedPids: () => sessions.attachedPids() }, log);
+  const heap = new HeapView(log, growthDetector);
+  const status = new WorkerStatusBar();
   const workersTree = vscode.window.createTreeView('workerLens.workers', { treeDataProvider: workers, showCollapseAll: true });
-  context.subscriptions.push(workers, workersTree, workers.watch(workersTree, 3000));
-  registerCommands(context, { log, workers });
+  const heapTree = vscode.window.createTreeView('workerLens.heap', { treeDataProvider: heap });
+  heap.attachView(heapTree);
+  context.subscriptions.push(sessions, workers, heap, status, workersTree, heapTree, workers.watch(workersTree, 2000));
+
+  const updateStatus = () => {
+    const cur = heap.current;
+    if (!cur) { status.hide(); return; }
+    status.show(cur.label, workers.find(cur.pid)?.rssBytes, sessions.all().length);
+  };
+  context.subscriptions.push(
+    sessions.onDidAttach(() => { void workers.refresh(); updateStatus(); }),
+    sessions.onDidDetach(({ session, reason }) => {
+      if (reason) heap.markGone(session.pid, `${session.label} is gone: ${reason}. The counts shown are its last ones.`);
+      else if (heap.current?.pid === session.pid) heap.setSource(sessions.all()[0]);
+      void workers.refresh();
+      updateStatus();
+    }),
+    workers.onDidRefresh(updateStatus),
+    followReplacements(workers, sessions, heap, log),
+  );
+  registerCommands(context, { extensionUri: context.extensionUri, log, workers, heap, sessions });
   await workers.refresh();
 
   try {
@@ -22,6 +53,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     log.error(`Race analysis is off: the language server did not start: ${(e as Error).message}`);
   }
   log.info('Worker Lens active');
+  return { sessions, workers, heap };
 }
 
 export function deactivate(): void { /* disposables in context.subscriptions clean up */ }

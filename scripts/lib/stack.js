@@ -151,4 +151,4 @@ function packageVsix() {
   return vsix;
 }
 
-module.exports = { root, freePort, waitFor, startRedis, startCelery, startProducer, startCodeServer, installVsix, stopAll, killGroup, copyExample, toolPaths, packageVsix, exitedWith };
+module.exports = { root, spawnGroup, freePort, waitFor, startRedis, startCelery, startProducer, startCodeServer, installVsix, stopAll, killGroup, copyExample, toolPaths, packageVsix, exitedWith };

@@ -1,40 +1,168 @@
-// Command handlers of the Workers view and the palette.
+// Command handlers of the Workers and Heap views and the palette.
 import * as vscode from 'vscode';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { WorkersView } from './workersView';
+import type { HeapView } from './heapView';
+import type { SessionManager, Session } from './sessions';
+import { describeRow } from './sessions';
 import type { WorkerRow } from '../model/workerList';
+import type { HeapRow } from '../model/heapTable';
+import { isPython } from '../model/workerList';
+import { scanProcesses } from '../cdp/procScan';
+import { openDocs } from './docs';
+import { showRetainers } from './retainers';
+import { formatCount } from './format';
 
 export interface CommandDeps {
+  extensionUri: vscode.Uri;
   log: vscode.LogOutputChannel;
   workers: WorkersView;
+  heap: HeapView;
+  sessions: SessionManager;
 }
 
 export function registerCommands(context: vscode.ExtensionContext, deps: CommandDeps): void {
-  const { log, workers } = deps;
+  const { log, workers, heap, sessions } = deps;
   const reg = (id: string, fn: (...args: never[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
 
   reg('workerLens.showLog', () => log.show());
+  reg('workerLens.openDocs', (section?: string) => openDocs(deps.extensionUri, section));
   reg('workerLens.refreshWorkers', () => workers.refresh());
+
   reg('workerLens.attach', async (row?: WorkerRow) => {
     await workers.refresh();
-    const target = row ?? await pickWorker(workers.all());
-    if (!target) return;
-    log.info(`attach requested: pid ${target.pid}`);
+    const target = row ?? await pickWorker(workers.all().filter(r => r.state !== 'attached'), false);
+    if (target) await attachAndShow(deps, target);
+  });
+
+  reg('workerLens.attachProcess', async () => {
+    // Any Python process, on request (not only Celery workers): e.g. a plain script or a daemon.
+    const procs = (await scanProcesses()).filter(p => isPython(p) && p.pid !== process.pid);
+    const known = new Map(workers.all().map(r => [r.pid, r]));
+    const rows: WorkerRow[] = procs.map(p => known.get(p.pid) ?? {
+      pid: p.pid, ppid: p.ppid, kind: 'python', role: 'process', roleLabel: p.argv.slice(1).find(a => !a.startsWith('-')) ?? p.comm,
+      pool: null, workerName: null, rssBytes: p.rssBytes, state: (process.getuid?.() === 0 || process.getuid?.() === p.uid) ? 'injectable' : 'not-permitted',
+      discovery: null, inspectorPort: null, children: [], commandLine: p.argv.join(' '),
+    });
+    const target = await pickWorker(rows, true);
+    if (target) await attachAndShow(deps, target);
+  });
+
+  reg('workerLens.detach', (row?: WorkerRow) => {
+    const pid = row?.pid ?? heap.current?.pid;
+    if (pid !== undefined) sessions.detach(pid);
+  });
+
+  reg('workerLens.selectWorker', (row: WorkerRow) => {
+    const s = sessions.get(row.pid);
+    if (s) heap.setSource(s);
+  });
+
+  reg('workerLens.copyEndpoint', async (row?: WorkerRow) => {
+    if (!row) return;
+    const s = sessions.get(row.pid);
+    const url = s ? s.endpointUrl() : row.discovery ? `ws://${row.discovery.host}:${row.discovery.port}/${row.discovery.token}` : row.inspectorPort ? `127.0.0.1:${row.inspectorPort}` : undefined;
+    if (!url) return;
+    await vscode.env.clipboard.writeText(url);
+    void vscode.window.showInformationMessage(`Copied the CDP endpoint of ${describeRow(row)}: it carries the agent's token, keep it private.`);
+  });
+
+  reg('workerLens.takeSnapshot', async (row?: WorkerRow) => {
+    const s = row ? sessions.get(row.pid) : sessionOf(heap, sessions);
+    if (!s) { void vscode.window.showWarningMessage('Attach to a worker first: snapshots are taken from an attached worker.'); return; }
+    await takeSnapshot(s, log);
+  });
+
+  reg('workerLens.heap.setBaseline', () => heap.setBaseline());
+  reg('workerLens.heap.pause', () => heap.setPaused(true));
+  reg('workerLens.heap.resume', () => heap.setPaused(false));
+  reg('workerLens.heap.refresh', () => heap.refresh());
+  reg('workerLens.heap.sortByDelta', () => heap.setSort('delta'));
+  reg('workerLens.heap.sortByCount', () => heap.setSort('count'));
+  reg('workerLens.heap.sortBySize', () => heap.setSort('size'));
+  reg('workerLens.heap.clearFilter', () => heap.setFilter(''));
+  reg('workerLens.heap.filter', async () => {
+    const text = await vscode.window.showInputBox({ title: 'Filter heap types', prompt: 'Show types whose module.name contains this text (empty: all)', value: heap.filterText });
+    if (text !== undefined) heap.setFilter(text);
+  });
+  reg('workerLens.heap.showRetainers', async (row?: HeapRow) => {
+    const s = sessionOf(heap, sessions);
+    if (!s || !row) { void vscode.window.showWarningMessage('Attach to a worker and choose a type in the Heap view.'); return; }
+    await showRetainers(context, s, row, log);
   });
 }
 
-async function pickWorker(rows: WorkerRow[]): Promise<WorkerRow | undefined> {
-  if (!rows.length) {
-    const demo = 'How to start one';
+function sessionOf(heap: HeapView, sessions: SessionManager): Session | undefined {
+  return heap.current ? sessions.get(heap.current.pid) : sessions.all()[0];
+}
+
+async function attachAndShow(deps: CommandDeps, target: WorkerRow): Promise<void> {
+  const s = await deps.sessions.attachWithUi(target);
+  if (!s) return;
+  deps.heap.setSource(s);
+  await deps.workers.refresh();
+  const kids = target.children.filter(c => !deps.sessions.get(c.pid));
+  if (target.role === 'main' && kids.length) {
+    // In prefork, tasks run in the children: the main process alone rarely shows the leak.
+    const all = `Attach ${kids.length} children`;
     const choice = await vscode.window.showInformationMessage(
-      'Worker Lens found no Celery worker, Python process with the agent, or Node inspector on this machine. ' +
-      'Start a worker (e.g. `celery -A proj worker --workerlens`) and try again.', demo);
-    if (choice === demo) await vscode.env.openExternal(vscode.Uri.parse('https://example.invalid/workerlens#attach'));
+      `Attached to ${describeRow(target)}. Its tasks run in ${kids.length} pool children: attach them too?`, all);
+    if (choice === all) {
+      for (const k of kids) await deps.sessions.attachWithUi(k);
+      await deps.workers.refresh();
+    }
+  }
+}
+
+async function pickWorker(rows: WorkerRow[], anyPython: boolean): Promise<WorkerRow | undefined> {
+  if (!rows.length) {
+    const docs = 'How to start one';
+    const choice = await vscode.window.showInformationMessage(anyPython
+      ? 'Worker Lens found no Python process on this machine.'
+      : 'Worker Lens found no Celery worker, Python process with the agent, or Node inspector to attach to. Start a worker (e.g. `celery -A proj worker --workerlens`) and try again, or use "Attach to Python Process…".', docs);
+    if (choice === docs) await vscode.commands.executeCommand('workerLens.openDocs', 'attach');
     return undefined;
   }
   const pick = await vscode.window.showQuickPick(rows.map(r => ({
-    label: `${r.kind === 'celery' ? (r.role === 'main' ? 'celery main' : r.roleLabel) : r.roleLabel}`,
-    description: `pid ${r.pid}${r.pool ? ' · ' + r.pool : ''} · ${r.state}`,
+    label: describeRow(r),
+    description: `${r.pool ? r.pool + ' · ' : ''}${r.state}`,
+    detail: r.commandLine.slice(0, 160),
     row: r,
-  })), { title: 'Attach to worker', placeHolder: 'Choose a worker process' });
+  })), { title: anyPython ? 'Attach to Python process' : 'Attach to worker', placeHolder: 'Choose a process', matchOnDetail: true });
   return pick?.row;
+}
+
+async function takeSnapshot(s: Session, log: vscode.LogOutputChannel): Promise<void> {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const target = await vscode.window.showSaveDialog({
+    title: `Save a heap snapshot of ${s.label}`,
+    defaultUri: vscode.Uri.file(path.join(folder, `${s.kind === 'node' ? 'node' : 'worker'}-${s.pid}-${stamp}.heapsnapshot`)),
+    filters: { 'Heap snapshot': ['heapsnapshot'] },
+  });
+  if (!target) return;
+  const tmp = `${target.fsPath}.part`;
+  const out = fs.createWriteStream(tmp);
+  try {
+    const snap = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true, title: `Heap snapshot of ${s.label}` }, (progress, token) => {
+      const ac = new AbortController();
+      token.onCancellationRequested(() => ac.abort());
+      let last = 0;
+      return s.snapshot(ac.signal, (done, total) => {
+        const pct = total > 0 ? Math.floor((done / total) * 100) : 0;
+        if (pct > last) { progress.report({ increment: pct - last, message: `${pct}%` }); last = pct; }
+      }, chunk => { out.write(chunk); });
+    });
+    await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    fs.renameSync(tmp, target.fsPath);
+    log.info(`snapshot of ${s.label}: ${snap.nodeCount} nodes → ${target.fsPath}`);
+    void vscode.window.showInformationMessage(`Saved a heap snapshot of ${s.label}: ${formatCount(snap.nodeCount)} objects. Chrome DevTools opens it too (Memory → Load).`);
+  } catch (e) {
+    out.destroy();
+    fs.rmSync(tmp, { force: true });
+    if (/cancel/i.test((e as Error).message)) return;
+    log.error(`snapshot of ${s.label} failed: ${(e as Error).message}`);
+    void vscode.window.showErrorMessage(`Heap snapshot of ${s.label} failed: ${(e as Error).message}. Nothing was saved; the worker keeps running.`);
+  }
 }

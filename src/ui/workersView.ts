@@ -84,6 +84,7 @@ export class WorkersView implements vscode.TreeDataProvider<WorkerRow>, vscode.D
       `state: ${STATE_TEXT[r.state]}${r.discovery ? ` · agent on 127.0.0.1:${r.discovery.port}` : ''}\n\n` +
       `memory (RSS): ${formatBytes(r.rssBytes)}\n\n\`${r.commandLine.slice(0, 300)}\``);
     item.accessibilityInformation = { label: `${title}, pid ${r.pid}, ${STATE_TEXT[r.state]}` };
+    if (r.state === 'attached') item.command = { command: 'workerLens.selectWorker', title: 'Show in Heap View', arguments: [r] };
     return item;
   }
 

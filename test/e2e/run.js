@@ -68,7 +68,7 @@ async function integrationPhase(browser, ctx) {
 function loadChecks() {
   const dir = path.join(__dirname, 'checks');
   const only = process.env.WL_E2E_CHECKS ? process.env.WL_E2E_CHECKS.split(',') : null;
-  return fs.readdirSync(dir).filter(f => f.endsWith('.js')).map(f => require(path.join(dir, f)))
+  return fs.readdirSync(dir).filter(f => f.endsWith('.js')).map(f => require(path.join(dir, f))).filter(c => typeof c.run === 'function')
     .filter(c => !only || only.includes(c.name)).sort((a, b) => (a.order ?? 50) - (b.order ?? 50));
 }
 

@@ -1,21 +1,12 @@
 // Issue 2: the extension is active in real VS Code, its container is in the activity bar, the
 // Workers view shows (welcome text or workers), and a palette command runs.
 'use strict';
-
-async function runCommand(page, title) {
-  await page.locator('.part.sidebar .title-label').first().click(); // focus the workbench, not a webview
-  await page.keyboard.press('F1');
-  const qi = page.locator('.quick-input-widget');
-  await qi.waitFor({ state: 'visible' });
-  await qi.locator('input').fill('>' + title);
-  await qi.locator('.monaco-list-row', { hasText: title }).first().click();
-}
+const { runCommand } = require('./lib');
 
 module.exports = {
   name: 'scaffold',
   order: 10,
   fatal: true,
-  runCommand,
   async run(page, ctx) {
     await page.locator('.monaco-workbench').waitFor({ timeout: 90000 });
     const icon = page.locator('.part.activitybar').getByRole('tab', { name: 'Worker Lens' });

@@ -1,0 +1,68 @@
+// Helpers shared by the UI checks (not a check itself: exports no `run`).
+'use strict';
+const fs = require('fs');
+
+/** Children of a pid, from /proc. */
+function childrenOf(pid) {
+  const out = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = +stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+      if (ppid === pid) out.push(+d);
+    } catch { /* exited */ }
+  }
+  return out.sort((a, b) => a - b);
+}
+
+async function until(what, fn, timeoutMs = 30000, everyMs = 250) {
+  const t0 = Date.now();
+  let last;
+  for (;;) {
+    try { const v = await fn(); if (v) return v; } catch (e) { last = e; }
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs / 1000}s: ${what}${last ? ` (${last.message})` : ''}`);
+    await new Promise(r => setTimeout(r, everyMs));
+  }
+}
+
+/** Focuses the Worker Lens container. */
+async function openWorkerLens(page) {
+  const icon = page.locator('.part.activitybar').getByRole('tab', { name: 'Worker Lens' });
+  await icon.waitFor({ timeout: 60000 });
+  if ((await icon.getAttribute('aria-selected')) !== 'true') await icon.click();
+}
+
+/** Runs a palette command by its title. */
+async function runCommand(page, title) {
+  await page.locator('.part.sidebar .title-label').first().click();
+  await page.keyboard.press('F1');
+  const qi = page.locator('.quick-input-widget');
+  await qi.waitFor({ state: 'visible' });
+  await qi.locator('input').fill('>' + title);
+  await qi.locator('.monaco-list-row', { hasText: title }).first().click();
+}
+
+/** Clicks a row's inline action (hover first: inline actions show on hover). */
+async function clickInline(page, row, actionLabel) {
+  await row.hover();
+  await row.locator(`.action-label[aria-label="${actionLabel}"]`).click();
+}
+
+/** Reads "Payload: 1,234 instances, change +56, …" from the Heap view. */
+async function heapRow(page, type) {
+  const item = page.getByRole('treeitem', { name: new RegExp(`^${type}: `) }).first();
+  const name = await item.getAttribute('aria-label', { timeout: 2000 });
+  const m = /: ([\d,]+) instances, change ([+−±][\d,]*)/.exec(name || '');
+  if (!m) return null;
+  const num = s => +s.replace(/[^\d]/g, '') || 0;
+  return { count: num(m[1]), delta: m[2].startsWith('−') ? -num(m[2]) : num(m[2]), growing: /growing$/.test(name) };
+}
+
+async function notification(page, text, timeout = 30000) {
+  const msg = page.locator('.notification-list-item', { hasText: text }).first();
+  await msg.waitFor({ timeout });
+  return msg;
+}
+
+module.exports = { childrenOf, until, openWorkerLens, runCommand, clickInline, heapRow, notification };
