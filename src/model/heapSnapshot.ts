@@ -30,6 +30,7 @@ export class HeapSnapshot {
   readonly edgeCodes: Readonly<Record<'context' | 'element' | 'property' | 'internal' | 'hidden' | 'shortcut' | 'weak', number>>;
   readonly nodeCodes: Readonly<Record<'hidden' | 'array' | 'string' | 'object' | 'code' | 'closure' | 'native' | 'synthetic', number>>;
   private idIndex: Map<number, number> | null = null;
+  private byClass: { start: Uint32Array; members: Uint32Array } | null = null;
 
   constructor(raw: RawSnapshot) {
     const n = raw.nodeCount;
@@ -127,13 +128,20 @@ export class HeapSnapshot {
     return this.idIndex.get(id) ?? -1;
   }
 
-  /** Ordinals of all nodes of a class (by class name). */
-  nodesOfClass(className: string): number[] {
+  /** Ordinals of all nodes of a class (by class name), in node order. The first call indexes every class at once. */
+  nodesOfClass(className: string): Uint32Array {
     const k = this.classNames.indexOf(className);
-    const out: number[] = [];
-    if (k < 0) return out;
-    for (let i = 0; i < this.nodeCount; i++) if (this.nodeClass[i] === k) out.push(i);
-    return out;
+    if (k < 0) return new Uint32Array(0);
+    if (!this.byClass) {
+      const start = new Uint32Array(this.classNames.length + 1);
+      for (let i = 0; i < this.nodeCount; i++) start[this.nodeClass[i] + 1]++;
+      for (let c = 0; c < this.classNames.length; c++) start[c + 1] += start[c];
+      const fill = start.slice(0, this.classNames.length);
+      const members = new Uint32Array(this.nodeCount);
+      for (let i = 0; i < this.nodeCount; i++) members[fill[this.nodeClass[i]]++] = i;
+      this.byClass = { start, members };
+    }
+    return this.byClass.members.subarray(this.byClass.start[k], this.byClass.start[k + 1]);
   }
 }
 

@@ -192,38 +192,69 @@ export interface ClusterOptions {
 
 /** Clusters the shortest retainer paths of `nodes`; largest clusters first. */
 export function clusterRetainerPaths(s: HeapSnapshot, sp: ShortestPaths, nodes: Iterable<number>, opts: ClusterOptions = {}): { clusters: PathCluster[]; unreachable: number; others: number } {
-  const byKey = new Map<string, PathCluster>();
-  let unreachable = 0;
+  // Hot loop over possibly 100,000s of objects: siblings share their parent's path, so the
+  // normalised prefix is interned once per parent and each object adds only its last hop.
   const samples = opts.sampleIds ?? 5;
-  const pathCache = new Map<number, string[]>(); // parent node → its normalised label prefix
-  for (const node of nodes) {
-    if (node !== 0 && sp.parentEdge[node] === NONE) { unreachable++; continue; }
-    // Fast key: the normalised labels of the parent's path (shared by siblings) + this edge.
-    const parent = node === 0 ? 0 : sp.parentNode[node];
-    const last = node === 0 ? null : stepLabel(s, parent, sp.parentEdge[node]);
-    let prefix = pathCache.get(parent);
-    let path: RetainerPath | null = null;
-    if (!prefix) {
-      path = retainerPath(s, sp, node);
-      if (!path) { unreachable++; continue; }
-      prefix = (last === null ? path.labels : path.labels.slice(0, -1)).map(normaliseLabel);
-      pathCache.set(parent, prefix);
+  const prefixIdOf = new Map<number, number>();        // parent node → interned prefix pattern
+  const prefixIds = new Map<string, number>();
+  const prefixes: string[][] = [];
+  const lastIds = new Map<string, number>();
+  const byPrefix: Map<number, PathCluster>[] = [];      // prefix id → (last id × classes + class) → cluster
+  const all: PathCluster[] = [];
+  const classCount = s.classNames.length;
+  let unreachable = 0;
+  const list: ArrayLike<number> = ArrayBuffer.isView(nodes) || Array.isArray(nodes) ? (nodes as ArrayLike<number>) : Array.from(nodes);
+  for (let k = 0; k < list.length; k++) {
+    const node = list[k];
+    if (node === 0) continue;
+    const e = sp.parentEdge[node];
+    if (e === NONE) { unreachable++; continue; }
+    const parent = sp.parentNode[node];
+    let pid = prefixIdOf.get(parent);
+    if (pid === undefined) {
+      const parentPath = parent === 0 ? { labels: [] as string[] } : retainerPath(s, sp, parent);
+      const pattern = (parentPath as RetainerPath).labels.map(normaliseLabel);
+      const key = pattern.join('\u0000');
+      pid = prefixIds.get(key);
+      if (pid === undefined) { pid = prefixes.length; prefixIds.set(key, pid); prefixes.push(pattern); byPrefix.push(new Map()); }
+      prefixIdOf.set(parent, pid);
     }
-    const pattern = last === null ? prefix : [...prefix, normaliseLabel(last)];
-    const key = pattern.join('\u0000') + '\u0001' + s.className(node);
-    const hit = byKey.get(key);
+    const last = normalisedStepLabel(s, parent, e);
+    let lid = lastIds.get(last);
+    if (lid === undefined) { lid = lastIds.size; lastIds.set(last, lid); }
+    const slot = lid * classCount + s.nodeClass[node];
+    const clusters = byPrefix[pid];
+    const hit = clusters.get(slot);
     if (hit) {
       hit.count++;
       if (hit.sampleIds.length < samples) hit.sampleIds.push(s.nodeId[node]);
       continue;
     }
-    path ??= retainerPath(s, sp, node);
-    if (!path) { unreachable++; continue; }
-    byKey.set(key, { ...path, pattern, count: 1, sampleIds: [s.nodeId[node]] });
+    const path = retainerPath(s, sp, node) as RetainerPath;
+    const pattern = last === '' ? prefixes[pid] : [...prefixes[pid], last];
+    const cluster: PathCluster = { ...path, pattern, count: 1, sampleIds: [s.nodeId[node]] };
+    clusters.set(slot, cluster);
+    all.push(cluster);
   }
-  const all = [...byKey.values()].sort((a, b) => b.count - a.count || a.labels.length - b.labels.length);
+  all.sort((a, b) => b.count - a.count || a.labels.length - b.labels.length);
   const max = opts.maxClusters ?? 5;
   const clusters = all.slice(0, max);
   const others = all.slice(max).reduce((sum, c) => sum + c.count, 0);
   return { clusters, unreachable, others };
+}
+
+/** normaliseLabel(stepLabel(…)) without building the label ('' for a hop that renders nothing). */
+function normalisedStepLabel(s: HeapSnapshot, from: number, e: number): string {
+  const t = s.edgeType[e], c = s.edgeCodes;
+  if (isSyntheticRoot(s, s.edgeTarget[e])) return '';
+  if (t === c.element || t === c.hidden) return isSyntheticRoot(s, from) ? normaliseLabel(rootName(s, s.edgeTarget[e])) : '[*]';
+  const name = s.strings[s.edgeNameOrIndex[e]];
+  if (t === c.internal && !isSyntheticRoot(s, from) && isDigits(name)) return '[*]';
+  return normaliseLabel(stepLabel(s, from, e) as string);
+}
+
+function isDigits(name: string): boolean {
+  if (name.length === 0) return false;
+  for (let i = 0; i < name.length; i++) { const k = name.charCodeAt(i); if (k < 48 || k > 57) return false; }
+  return true;
 }
