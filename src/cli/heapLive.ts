@@ -30,9 +30,14 @@ async function endpointForPid(pid: number, inject: boolean, progress: (m: string
   try { exe = fs.readlinkSync(`/proc/${pid}/exe`); } catch { /* another user's process */ }
   const isPython = /(^|\/)python[0-9.]*$/.test(exe) || /(^|\/)python[0-9.]*(\s|$)/.test(cmdline) || /^\[celeryd/.test(cmdline);
   if (!isPython) {
-    const inspect = /--inspect(?:-brk)?(?:=(?:[^:\s]*:)?(\d+))?/.exec(cmdline);
     if (/(^|\/)node$/.test(exe) || /^node\b/.test(cmdline)) {
-      throw new CliError(`pid ${pid} is a Node process, not a Python worker: use --connect ${inspect ? `127.0.0.1:${inspect[1] ?? 9229}` : 'HOST:PORT (start it with --inspect)'}`);
+      // A Node process started with --inspect[=[host:]port]: talk to its inspector directly.
+      const inspect = /--inspect(?:-brk)?(?:=(?:[^:\s]*:)?(\d+))?(?:\s|$)/.exec(cmdline);
+      const port = inspect ? Number(inspect[1] ?? 9229) : 0;
+      if (port > 0) {
+        try { return await resolveConnectTarget(`127.0.0.1:${port}`); } catch (e) { throw new CliError(`pid ${pid} is a Node process with --inspect, but ${(e as Error).message}`); }
+      }
+      throw new CliError(`pid ${pid} is a Node process without a known inspector port: start it with --inspect=127.0.0.1:PORT and use --connect 127.0.0.1:PORT`);
     }
     throw new CliError(`pid ${pid} (${cmdline.slice(0, 60) || 'unknown'}) is not a Python worker`);
   }

@@ -97,21 +97,36 @@ export function edgeLabel(s: HeapSnapshot, from: number, e: number): string {
 }
 
 /**
- * V8 keeps Map entries in a hash table reached by the Map's internal `table` edge: slots are
- * internal edges named by index, laid out key, value, …; a value's key is the slot just before it.
- * Render the value as `['the-key']` (a string key) or `[<KeyClass>]` when that slot exists.
+ * V8 keeps Map/Set entries in a hash table reached by the collection's internal `table` edge:
+ * slots are internal edges named by index; a Map entry is [key, value, chain] and the chain is a
+ * small integer (no edge). So a slot whose previous slot has an edge and the one before that has
+ * none holds a value (its key is the previous slot): render `['the-key']`. A slot followed by an
+ * edge and preceded by none is a key: `<key>`. Anything else keeps its index.
  */
 function mapEntryLabel(s: HeapSnapshot, table: number, e: number, slot: number): string | null {
-  if (slot === 0 || s.nodeType[table] !== s.nodeCodes.array) return null;
-  const keyName = String(slot - 1);
-  for (let k = s.firstEdge[table]; k < s.firstEdge[table + 1]; k++) {
-    if (k === e || s.edgeType[k] !== s.edgeCodes.internal || s.strings[s.edgeNameOrIndex[k]] !== keyName) continue;
-    const key = s.edgeTarget[k];
-    if (s.nodeType[key] === s.nodeCodes.string) return `[${JSON.stringify(s.nodeName(key).slice(0, 60)).replace(/^"|"$/g, "'")}]`;
-    if (s.nodeTypeName(key) === 'number' || s.nodeTypeName(key) === 'hidden') return `[${s.nodeName(key).slice(0, 60)}]`;
+  if (s.nodeType[table] !== s.nodeCodes.array) return null;
+  const slotEdge = (k: number): number => {
+    if (k < 0) return -1;
+    const name = String(k);
+    for (let x = s.firstEdge[table]; x < s.firstEdge[table + 1]; x++) {
+      if (x !== e && s.edgeType[x] === s.edgeCodes.internal && s.strings[s.edgeNameOrIndex[x]] === name) return x;
+    }
+    return -1;
+  };
+  const before = slotEdge(slot - 1);
+  if (before >= 0 && slotEdge(slot - 2) < 0) {
+    const key = s.edgeTarget[before];
+    const type = s.nodeTypeName(key);
+    if (type === 'string' || type === 'concatenated string' || type === 'sliced string') return `[${quote(s.nodeName(key).slice(0, 60))}]`;
+    if (type === 'number' || type === 'hidden') return `[${s.nodeName(key).slice(0, 60)}]`;
     return `[<${s.className(key)}>]`;
   }
+  if (before < 0 && slotEdge(slot + 1) >= 0) return '<key>';
   return null;
+}
+
+function quote(text: string): string {
+  return "'" + text.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n') + "'";
 }
 
 function rootName(s: HeapSnapshot, node: number): string {

@@ -1,5 +1,6 @@
 // Shared by the heap contract tests: a real `node --inspect=127.0.0.1:0` target and the CLI bundle.
 import { spawn, ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 
@@ -13,10 +14,19 @@ export async function buildCli(): Promise<void> {
 
 export interface Inspectee { child: ChildProcess; wsUrl: string; hostPort: string }
 
-/** Starts a Node script with the inspector on a free loopback port; resolves once it listens. */
-export function startInspectee(script: string): Promise<Inspectee> {
+/** A loopback port that was free a moment ago (for a command line that must name its port). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', script], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => { const port = (srv.address() as net.AddressInfo).port; srv.close(() => resolve(port)); });
+  });
+}
+
+/** Starts a Node script with the inspector on a loopback port (0 = any); resolves once it listens. */
+export function startInspectee(script: string, port = 0): Promise<Inspectee> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [`--inspect=127.0.0.1:${port}`, script], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let err = '';
     const timer = setTimeout(() => { kill(child); reject(new Error(`inspector did not start: ${err}`)); }, 10_000);
     child.stderr?.on('data', (d: Buffer) => {

@@ -8,7 +8,7 @@ import { CdpClient } from '../../src/cdp/client';
 import { captureHeapSnapshot } from '../../src/cdp/heapCapture';
 import { HeapAnalysis } from '../../src/model/leakReport';
 import { main } from '../../src/cli/main';
-import { buildCli, startInspectee, kill, runCli, Inspectee, ROOT } from './heapHelpers';
+import { buildCli, freePort, startInspectee, kill, runCli, Inspectee, ROOT } from './heapHelpers';
 
 const LEAKY = path.join(ROOT, 'test/fixtures/heap/leakyMap.js');
 let target: Inspectee | undefined;
@@ -16,7 +16,7 @@ let victim: Inspectee | undefined;
 
 before(async () => {
   await buildCli();
-  target = await startInspectee(LEAKY);
+  target = await startInspectee(LEAKY, await freePort());  // a named port, so --pid can find it
 });
 after(() => { kill(target?.child); kill(victim?.child); });
 
@@ -39,6 +39,12 @@ test('CLI (in-process, ws:// URL, text) prints the clustered path like a JS deve
   assert.equal(code, 0, stderr);
   assert.match(stdout, /1\. Payload {2}count [\d,]+ {2}\+[\d,]+/);
   assert.match(stdout, /leaks \(Map\) → table → \['key-\d+'\] → Payload/);
+});
+
+test('--pid of a Node process started with --inspect=HOST:PORT goes to its inspector', async () => {
+  const r = await runCli(['heap', '--pid', String((target as Inspectee).child.pid), '--samples', '2', '--interval', '0.3', '--format', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { suspects: { type: string }[] }).suspects[0].type, 'Payload');
 });
 
 test('our parser and @vscode/v8-heap-parser agree on a real snapshot: nodes, edges, per-class counts', async () => {

@@ -76,7 +76,7 @@ test('bad input is one line on stderr with a non-zero exit, never a stack trace'
     [['missing.heapsnapshot'], 1, /cannot read missing\.heapsnapshot: no such file/],
     [['.'], 1, /is a directory/],
     [['--pid', '999999999'], 1, /no process with pid 999999999/],
-    [['--pid', String(process.pid)], 1, /is a Node process, not a Python worker: use --connect/],
+    [['--pid', String(process.pid)], 1, /is a Node process without a known inspector port/],
     [['--connect', 'nonsense:xx'], 1, /'nonsense:xx' is not HOST:PORT or a ws:\/\/ URL/],
     [['--samples', '0', '--pid', '1'], 2, /--samples must be a whole number ≥ 1/],
     [['--pid', '1', '--connect', '1'], 2, /only one of/],

@@ -111,4 +111,6 @@ test('V8 Map entries render with their key: leaks (Map) → table → [key] → 
   const r = clusterRetainerPaths(s, sp, s.nodesOfClass('Payload'));
   assert.equal(r.clusters.length, 1);
   assert.equal(r.clusters[0].count, 2);
+  // the key strings themselves
+  assert.equal(retainerPath(s, sp, 5)?.text, 'global → leaks (Map) → table → <key> → (string)');
 });
