@@ -9,9 +9,10 @@ import { registerCommands } from './ui/commands';
 import { followReplacements } from './ui/replacements';
 import { listDiscoveryFiles } from './cdp/discovery';
 import { growthDetector } from './ui/growthDetector';
+import { AllocationsView } from './ui/allocationsView';
 
 /** What activate() returns: the live parts, for the extension-host integration tests. */
-export interface WorkerLensApi { sessions: SessionManager; workers: WorkersView; heap: HeapView }
+export interface WorkerLensApi { sessions: SessionManager; workers: WorkersView; heap: HeapView; allocations: AllocationsView }
 
 export async function activate(context: vscode.ExtensionContext): Promise<WorkerLensApi> {
   const log = vscode.window.createOutputChannel('Worker Lens', { log: true });
@@ -25,6 +26,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
   const workersTree = vscode.window.createTreeView('workerLens.workers', { treeDataProvider: workers, showCollapseAll: true });
   const heapTree = vscode.window.createTreeView('workerLens.heap', { treeDataProvider: heap });
   heap.attachView(heapTree);
+  const allocations = new AllocationsView(log);
+  const allocationsTree = vscode.window.createTreeView('workerLens.allocations', { treeDataProvider: allocations });
+  allocations.attachView(allocationsTree);
+  context.subscriptions.push(allocations, allocationsTree);
   context.subscriptions.push(sessions, workers, heap, status, workersTree, heapTree, workers.watch(workersTree, 2000));
 
   const updateStatus = () => {
@@ -35,6 +40,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
   context.subscriptions.push(
     sessions.onDidAttach(() => { void workers.refresh(); updateStatus(); }),
     sessions.onDidDetach(({ session, reason }) => {
+      allocations.forget(session.pid);
       if (reason) heap.markGone(session.pid, `${session.label} is gone: ${reason}. The counts shown are its last ones.`);
       else if (heap.current?.pid === session.pid) heap.setSource(sessions.all()[0]);
       void workers.refresh();
@@ -43,7 +49,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
     workers.onDidRefresh(updateStatus),
     followReplacements(workers, sessions, heap, log),
   );
-  registerCommands(context, { extensionUri: context.extensionUri, log, workers, heap, sessions });
+  registerCommands(context, { extensionUri: context.extensionUri, log, workers, heap, sessions, allocations });
   await workers.refresh();
 
   try {
@@ -53,7 +59,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
     log.error(`Race analysis is off: the language server did not start: ${(e as Error).message}`);
   }
   log.info('Worker Lens active');
-  return { sessions, workers, heap };
+  return { sessions, workers, heap, allocations };
 }
 
 export function deactivate(): void { /* disposables in context.subscriptions clean up */ }

@@ -1,6 +1,7 @@
 // Reads the process table from /proc for the Workers view (Linux only). Unreadable entries
 // (processes that exited mid-scan, other users' cmdlines) are skipped, never thrown.
 import fs from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { ProcessEntry } from '../model/workerList';
 
 const PAGE_SIZE = 4096;
@@ -43,6 +44,12 @@ export async function scanProcesses(): Promise<ProcessEntry[]> {
   return entries.filter((e): e is ProcessEntry => e !== null);
 }
 
+/** True while the process exists and is not a zombie (exited, not yet reaped by its parent). */
 export function isAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }

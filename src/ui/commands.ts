@@ -13,6 +13,7 @@ import { scanProcesses } from '../cdp/procScan';
 import { openDocs } from './docs';
 import { showRetainers } from './retainers';
 import { formatCount } from './format';
+import type { AllocationsView } from './allocationsView';
 
 export interface CommandDeps {
   extensionUri: vscode.Uri;
@@ -20,6 +21,7 @@ export interface CommandDeps {
   workers: WorkersView;
   heap: HeapView;
   sessions: SessionManager;
+  allocations: AllocationsView;
 }
 
 export function registerCommands(context: vscode.ExtensionContext, deps: CommandDeps): void {
@@ -74,6 +76,15 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     await takeSnapshot(s, log);
   });
 
+  reg('workerLens.allocations.start', async () => {
+    const s = sessionOf(heap, sessions);
+    if (!s) { void vscode.window.showWarningMessage('Attach to a worker first: allocation tracking runs in an attached worker.'); return; }
+    try { await deps.allocations.start(s); } catch (e) { void vscode.window.showErrorMessage(`Could not start allocation tracking in ${s.label}: ${(e as Error).message}`); }
+  });
+  reg('workerLens.allocations.stop', () => deps.allocations.stop(null));
+  reg('workerLens.allocations.setBaseline', () => deps.allocations.setBaseline());
+  reg('workerLens.allocations.sortByGrowth', () => deps.allocations.setSort('growth'));
+  reg('workerLens.allocations.sortBySize', () => deps.allocations.setSort('bytes'));
   reg('workerLens.heap.setBaseline', () => heap.setBaseline());
   reg('workerLens.heap.pause', () => heap.setPaused(true));
   reg('workerLens.heap.resume', () => heap.setPaused(false));

@@ -58,6 +58,19 @@ suite('heap view over a real agent', () => {
     assert.equal(api.workers.find(pid)?.state, 'attached');
   });
 
+  test('allocation tracking puts the leaking line first, and stops on request', async () => {
+    const session = api.sessions.get(child!.pid!)!;
+    await api.allocations.start(session);
+    const top = await until('a growing allocation site in leaky_service.py', async () => {
+      await api.allocations.refresh();
+      const r = api.allocations.rows()[0];
+      return r && r.bytesDelta > 0 && r.url.endsWith('leaky_service.py') && r;
+    });
+    assert.ok([2, 5].includes(top.lineNumber), `allocating line is the constructor call or its attribute store, got ${top.lineNumber + 1}`);
+    await api.allocations.stop(null);
+    assert.equal(api.allocations.tracking, false);
+  });
+
   test('the process exiting drops the session and the view keeps its last rows', async () => {
     const pid = child!.pid!;
     const gone = new Promise<string | null>(resolve => api.sessions.onDidDetach(e => { if (e.session.pid === pid) resolve(e.reason); }));

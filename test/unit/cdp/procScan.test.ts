@@ -16,3 +16,12 @@ test('a real /proc scan finds this process with its argv', async () => {
   assert.ok(me.rssBytes > 1024 * 1024);
   assert.ok(me.argv.some(a => a.endsWith('procScan.test.js')) || me.argv[0].includes('node'));
 });
+
+test('isAlive: this process yes, an exited child (zombie or reaped) no', async () => {
+  const { spawn } = await import('node:child_process');
+  const { isAlive } = await import('../../../src/cdp/procScan');
+  assert.equal(isAlive(process.pid), true);
+  const child = spawn(process.execPath, ['-e', '0']);
+  await new Promise(r => child.on('exit', r));
+  assert.equal(isAlive(child.pid!), false);
+});
