@@ -54,6 +54,21 @@ test('--pid with the agent running: Payload is the top suspect, its path starts 
   checkLeak(JSON.parse(r.stdout) as Report);
 });
 
+test('the worker dies mid-run: one line on stderr, exit 1, no stack trace', { skip: !hasAgent && 'agent/workerlens_agent not present' }, async () => {
+  const child = start(true);
+  await waitForAgent(child.pid as number);
+  let killed = false;
+  const r = await runCli(['heap', '--pid', String(child.pid), '--samples', '20', '--interval', '0.3'], err => {
+    if (!killed && /sample 2\//.test(err)) { killed = true; kill(child); }
+  });
+  assert.ok(killed, r.stderr);
+  assert.equal(r.code, 1);
+  const lines = r.stderr.trim().split('\n').filter(l => !/^sample \d+\/\d+…$/.test(l));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^workerlens heap: Python\.getObjectCounts on pid \d+ \(leaky_list\.py\).*went away/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
 test('--pid without an agent: --no-inject explains, default injects with gdb and finds the leak', { skip: !hasInjector && 'agent injector (workerlens_agent/inject.py) or gdb not present' }, async () => {
   const child = start(false);
   await new Promise(r => setTimeout(r, 300));
