@@ -64,7 +64,7 @@ suite('heap view over a real agent', () => {
     const top = await until('a growing allocation site in leaky_service.py', async () => {
       await api.allocations.refresh();
       const r = api.allocations.rows()[0];
-      return r && r.bytesDelta > 0 && r.url.endsWith('leaky_service.py') && r;
+      return r && r.bytesDelta > 0 && r.url.endsWith('leaky_service.py') ? r : undefined;
     });
     assert.ok([2, 5].includes(top.lineNumber), `allocating line is the constructor call or its attribute store, got ${top.lineNumber + 1}`);
     await api.allocations.stop(null);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { parseStat, scanProcesses } from '../../../src/cdp/procScan';
+import { spawn } from 'node:child_process';
+import { isAlive, parseStat, scanProcesses } from '../../../src/cdp/procScan';
 
 test('stat parsing survives spaces and parentheses in comm', () => {
   const s = parseStat('4242 (celeryd: a (b) c) S 4000 4242 4000 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 3 0 100 1000 250 18446744073709551615');
@@ -18,8 +19,6 @@ test('a real /proc scan finds this process with its argv', async () => {
 });
 
 test('isAlive: this process yes, an exited child (zombie or reaped) no', async () => {
-  const { spawn } = await import('node:child_process');
-  const { isAlive } = await import('../../../src/cdp/procScan');
   assert.equal(isAlive(process.pid), true);
   const child = spawn(process.execPath, ['-e', '0']);
   await new Promise(r => child.on('exit', r));
