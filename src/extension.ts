@@ -10,6 +10,7 @@ import { followReplacements } from './ui/replacements';
 import { listDiscoveryFiles } from './cdp/discovery';
 import { growthDetector } from './ui/growthDetector';
 import { AllocationsView } from './ui/allocationsView';
+import { TasksView } from './ui/tasksView';
 
 /** What activate() returns: the live parts, for the extension-host integration tests. */
 export interface WorkerLensApi { sessions: SessionManager; workers: WorkersView; heap: HeapView; allocations: AllocationsView }
@@ -30,6 +31,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
   const allocationsTree = vscode.window.createTreeView('workerLens.allocations', { treeDataProvider: allocations });
   allocations.attachView(allocationsTree);
   context.subscriptions.push(allocations, allocationsTree);
+  const tasks = new TasksView(log);
+  const tasksTree = vscode.window.createTreeView('workerLens.tasks', { treeDataProvider: tasks });
+  context.subscriptions.push(tasks, tasksTree, tasks.attachView(tasksTree), heap.onDidChangeSource(s => tasks.setSource(s ? sessions.get(s.pid) : undefined)));
   context.subscriptions.push(sessions, workers, heap, status, workersTree, heapTree, workers.watch(workersTree, 2000));
 
   const updateStatus = () => {

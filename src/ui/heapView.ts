@@ -40,6 +40,9 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
   /** Fires after each successful refresh (tests and the status bar listen). */
   private readonly refreshed = new vscode.EventEmitter<{ source: HeapSource; rows: number }>();
   readonly onDidRefresh = this.refreshed.event;
+  private readonly sourceChanged = new vscode.EventEmitter<HeapSource | undefined>();
+  /** The worker shown changed (attach, select, detach): the Tasks view and the timeline follow. */
+  readonly onDidChangeSource = this.sourceChanged.event;
 
   constructor(private readonly log: vscode.LogOutputChannel, private readonly detectGrowth: GrowthDetector) {
     this.subs.push(vscode.workspace.onDidChangeConfiguration(e => { if (e.affectsConfiguration('workerLens.heap.refreshInterval')) this.reschedule(); }));
@@ -58,6 +61,7 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
     this.source = source;
     this.latest = []; this.samples = []; this.baseline = null; this.growing = new Set(); this.lastError = undefined;
     void vscode.commands.executeCommand('setContext', 'workerLens.heap.hasSource', !!source);
+    this.sourceChanged.fire(source);
     this.changed.fire(undefined);
     this.updateMessage();
     this.reschedule();
@@ -71,6 +75,7 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
     if (this.source?.pid !== pid) return;
     this.lastError = why;
     this.source = undefined;
+    this.sourceChanged.fire(undefined);
     this.reschedule();
     this.updateMessage();
   }
@@ -164,6 +169,7 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
     this.inFlight?.abort();
     this.changed.dispose();
     this.refreshed.dispose();
+    this.sourceChanged.dispose();
     for (const s of this.subs) s.dispose();
   }
 }
