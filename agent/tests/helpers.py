@@ -129,3 +129,75 @@ def count_of(result, type_name, module=None):
         if row["type"] == type_name and (module is None or row["module"] == module):
             return row["count"]
     return 0
+
+
+class HeapSnapshot(object):
+    """An independent check of a .heapsnapshot: counts, ids, reachability, retainer paths."""
+
+    def __init__(self, text):
+        snap = json.loads(text)
+        self.raw = snap
+        m = snap["snapshot"]["meta"]
+        self.nf, self.ef = len(m["node_fields"]), len(m["edge_fields"])
+        self.node_types, self.edge_types = m["node_types"][0], m["edge_types"][0]
+        self.nodes, self.edges, self.strings = snap["nodes"], snap["edges"], snap["strings"]
+        self.n = len(self.nodes) // self.nf
+        self.first = [0] * (self.n + 1)
+        for i in range(self.n):
+            self.first[i + 1] = self.first[i] + self.nodes[i * self.nf + 4]
+
+    def node_type(self, i):
+        return self.node_types[self.nodes[i * self.nf]]
+
+    def name(self, i):
+        return self.strings[self.nodes[i * self.nf + 1]]
+
+    def node_id(self, i):
+        return self.nodes[i * self.nf + 2]
+
+    def edge_name(self, e):
+        kind = self.edge_types[self.edges[e * self.ef]]
+        value = self.edges[e * self.ef + 1]
+        return "[%d]" % value if kind in ("element", "hidden") else self.strings[value]
+
+    def out(self, i):
+        for e in range(self.first[i], self.first[i + 1]):
+            yield e, self.edges[e * self.ef + 2] // self.nf
+
+    def bfs(self):
+        """Shortest paths from the root, skipping weak edges: {node: (parent, edge)}."""
+        from collections import deque
+        prev = {0: None}
+        queue = deque([0])
+        while queue:
+            i = queue.popleft()
+            for e, t in self.out(i):
+                if self.edge_types[self.edges[e * self.ef]] == "weak" or t in prev:
+                    continue
+                prev[t] = (i, e)
+                queue.append(t)
+        return prev
+
+    def path(self, prev, i):
+        names = []
+        while prev[i] is not None:
+            parent, e = prev[i]
+            names.append(self.edge_name(e))
+            i = parent
+        return list(reversed(names))
+
+    def find(self, name, node_type="object"):
+        return [i for i in range(self.n) if self.name(i) == name and self.node_type(i) == node_type]
+
+
+def take_snapshot(c, progress=False):
+    chunks = []
+    events = []
+
+    def on_event(msg):
+        if msg.get("method") == "HeapProfiler.addHeapSnapshotChunk":
+            chunks.append(msg["params"]["chunk"])
+        else:
+            events.append(msg)
+    result = c.call("HeapProfiler.takeHeapSnapshot", {"reportProgress": progress}, on_event=on_event)
+    return "".join(chunks), result, events

@@ -92,5 +92,5 @@ class CdpClient(object):
             pass
 
 
-def connect(info, timeout=10.0):
+def connect(info, timeout=60.0):
     return CdpClient(info.get("host") or "127.0.0.1", info["port"], info["token"], timeout=timeout)

@@ -46,7 +46,7 @@ def _is_variable(t):
             return False
         if itemsize_of(t):
             return True
-        mro = mro_of(t)
+        mro = mro_of(t) or ()
         return any(b is m for b in _VARIABLE for m in mro)
     except Exception:
         return False

@@ -39,7 +39,7 @@ def qualname(t):
 
 def own_attr(t, name):
     """The first definition of `name` along t's MRO, read from the class dicts (no descriptors run)."""
-    for klass in mro_of(t):
+    for klass in mro_of(t) or ():
         d = typedict_of(klass)
         if name in d:  # mappingproxy over a dict of str keys: C comparisons only
             return d[name]
