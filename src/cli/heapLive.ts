@@ -11,7 +11,7 @@ import { injectAgent, InjectError } from '../cdp/inject';
 import type { CdpEndpoint } from '../cdp/transport';
 import type { HeapSnapshot } from '../model/heapSnapshot';
 import { buildLeakReport, HeapAnalysis, LeakReport } from '../model/leakReport';
-import type { CountSample } from '../model/growth';
+import { CountSample, isBuiltinType } from '../model/growth';
 import { countsByClass } from '../model/summary';
 import { CliError } from './command';
 import type { HeapArgs } from './heapArgs';
@@ -51,6 +51,9 @@ async function endpointForPid(pid: number, inject: boolean, progress: (m: string
   }
 }
 
+/** Modules whose types belong to the interpreter and its C helpers, not to the program (ranked after program types). */
+const INTERPRETER_MODULES = new Set(['builtins', 'weakref', '_weakref', '_weakrefset', 'abc', '_abc', 'types', 'collections', '_collections', '_io', 'io', 're', '_sre', 'functools', '_functools', 'typing']);
+
 function sleep(ms: number): Promise<void> { return new Promise(r => setTimeout(r, ms)); }
 
 export async function runLive(args: HeapArgs, progress: (m: string) => void): Promise<LiveResult> {
@@ -82,6 +85,7 @@ export async function runLive(args: HeapArgs, progress: (m: string) => void): Pr
       python = false; // V8: no Python domain
     }
     const samples: CountSample[] = [];
+    const builtinTypes = new Set<string>();   // Python types defined in C by the interpreter (module "builtins")
     let first: HeapSnapshot | undefined;
     let last: HeapSnapshot | undefined;
     for (let i = 0; i < args.samples; i++) {
@@ -90,7 +94,10 @@ export async function runLive(args: HeapArgs, progress: (m: string) => void): Pr
       if (python) {
         const r = await client.python.getObjectCounts({}, { timeoutMs: 30_000 });
         const counts = new Map<string, number>();
-        for (const c of r.counts) counts.set(c.type, (counts.get(c.type) ?? 0) + c.count);
+        for (const c of r.counts) {
+          counts.set(c.type, (counts.get(c.type) ?? 0) + c.count);
+          if (INTERPRETER_MODULES.has(c.module)) builtinTypes.add(c.type);
+        }
         samples.push({ timestamp: Date.now() / 1000, counts });
       } else {
         const s = await captureHeapSnapshot(client);
@@ -109,7 +116,8 @@ export async function runLive(args: HeapArgs, progress: (m: string) => void): Pr
       }
     }
     const analysis = last ? new HeapAnalysis(last) : undefined;
-    const report = buildLeakReport({ samples, last: analysis, first: first !== last ? first : undefined, maxSuspects: args.top });
+    const report = buildLeakReport({ samples, last: analysis, first: first !== last ? first : undefined, maxSuspects: args.top,
+      growth: { isBuiltin: t => builtinTypes.has(t) || isBuiltinType(t) } });
     return { report, source, notes };
   } catch (e) {
     if (e instanceof CdpError) {
