@@ -90,7 +90,7 @@ export class ModuleAnalyzer {
     const covered = new Set<string>();
     this.walked = 0;
     for (const [fn, ctxs] of resolver.contexts) {
-      if (fn.node.hasError) continue;
+      // A function with a syntax error is still walked (ERROR nodes are skipped): what parsed is kept.
       const ctx = mergeContexts(ctxs);
       const t = textOf(fn);
       const column = fn.node.startPosition.column;

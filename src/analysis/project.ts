@@ -13,6 +13,8 @@ export interface FileResult {
   error?: string;
   parsed: boolean;
   syntaxErrors: boolean;
+  /** Functions of this file other files run concurrently (for re-analysing it alone later). */
+  entries?: Entry[];
 }
 
 /** Dotted module name of a file: walks up while the directory is a package (__init__.py). */
@@ -47,7 +49,7 @@ export function listPythonFiles(paths: string[]): string[] {
   return [...new Set(out)];
 }
 
-interface Entry { name: string; context: Context }
+export interface Entry { name: string; context: Context }
 
 /** Resolves `module` as imported from `fromFile` to one of the files, or undefined. */
 export class ModuleIndex {
@@ -84,6 +86,8 @@ export interface LintOptions {
   disabledRules?: string[];
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /** Yield to the event loop every N files (servers). */
+  yieldEvery?: number;
 }
 
 /** Analyses files with cross-module call following. Reads files from disk unless `texts` has them. */
@@ -125,6 +129,8 @@ export async function lintFiles(files: string[], opts: LintOptions = {}, texts =
       const next = new Set<string>();
       let done = 0;
       for (const file of pending) {
+        // Let a server answer requests (and see cancellation) while a big workspace is scanned.
+        if (opts.yieldEvery && done % opts.yieldEvery === 0) await new Promise(r => setImmediate(r));
         if (opts.signal?.aborted) throw new Error('lint cancelled');
         for (const call of analyzeOne(file)) {
           const target = index.resolve(call.module, file);
@@ -139,6 +145,7 @@ export async function lintFiles(files: string[], opts: LintOptions = {}, texts =
       }
       pending = [...next];
     }
+    for (const [file, list] of extras) { const r = results.get(file); if (r) r.entries = list; }
     return files.map(f => results.get(f)!).filter(Boolean);
   } finally {
     parser.dispose();

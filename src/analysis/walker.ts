@@ -305,6 +305,7 @@ export class FunctionWalker {
             else this.expr(e);
           }
           break;
+        case 'ERROR':
         case 'function_definition': case 'class_definition': case 'decorated_definition':
         case 'global_statement': case 'nonlocal_statement': case 'pass_statement': case 'break_statement': case 'continue_statement':
         case 'import_statement': case 'import_from_statement': case 'future_import_statement':
@@ -601,7 +602,7 @@ export class FunctionWalker {
         if (ops.includes('is') || ops.includes('is not')) for (let i = from; i < out.length; i++) if (out[i].state.key === undefined) out[i] = { ...out[i], identity: true };
         return;
       }
-      case 'lambda': case 'function_definition': case 'class_definition': return;
+      case 'lambda': case 'function_definition': case 'class_definition': case 'ERROR': return;
       case 'string': case 'integer': case 'float': case 'true': case 'false': case 'none': case 'comment': return;
       case 'named_expression': {
         const reads = this.expr(n.childForFieldName('value')!);

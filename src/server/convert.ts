@@ -1,0 +1,51 @@
+// Findings → LSP diagnostics, code actions and hovers.
+import { CodeAction, CodeActionKind, Diagnostic, DiagnosticSeverity, Hover, MarkupKind, Position, Range } from 'vscode-languageserver';
+import { RULES, ruleHelpUri } from '../analysis/rules';
+import { Finding } from '../analysis/types';
+
+export const SOURCE = 'Worker Lens';
+
+export function toDiagnostic(uri: string, f: Finding): Diagnostic {
+  return {
+    range: f.range, severity: DiagnosticSeverity.Warning, source: SOURCE, code: f.rule,
+    codeDescription: { href: ruleHelpUri(f.rule) },
+    message: f.message,
+    relatedInformation: f.related.map(r => ({ location: { uri, range: r.range }, message: r.message })),
+    data: { state: f.state, fn: f.functionName },
+  };
+}
+
+function overlaps(a: Range, b: Range): boolean {
+  const before = (p: Position, q: Position) => p.line < q.line || (p.line === q.line && p.character < q.character);
+  return !before(a.end, b.start) && !before(b.end, a.start);
+}
+
+export function codeActions(uri: string, findings: Finding[], range: Range): CodeAction[] {
+  const out: CodeAction[] = [];
+  for (const f of findings) {
+    if (!overlaps(f.range, range)) continue;
+    const diagnostic = toDiagnostic(uri, f);
+    for (const fix of f.fixes) {
+      out.push({ title: fix.title, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], isPreferred: !!fix.preferred, edit: { changes: { [uri]: fix.edits } } });
+    }
+  }
+  return out;
+}
+
+function contains(r: Range, p: Position): boolean {
+  return overlaps(r, { start: p, end: p });
+}
+
+/** Hover on a flagged range: what the rule means and where to read more (the message is in the diagnostic hover). */
+export function hoverAt(findings: Finding[], p: Position): Hover | null {
+  const hits = findings.filter(f => contains(f.range, p));
+  if (!hits.length) return null;
+  const rules = [...new Set(hits.map(f => f.rule))];
+  return {
+    range: hits[0].range,
+    contents: {
+      kind: MarkupKind.Markdown,
+      value: rules.map(id => `**Worker Lens ${id}: ${RULES[id].title}**\n\n${RULES[id].description}\n\n[Why, and how to fix it](${ruleHelpUri(id)})`).join('\n\n---\n\n'),
+    },
+  };
+}
