@@ -201,3 +201,78 @@ def take_snapshot(c, progress=False):
             events.append(msg)
     result = c.call("HeapProfiler.takeHeapSnapshot", {"reportProgress": progress}, on_event=on_event)
     return "".join(chunks), result, events
+
+
+CELERY_PY = "/usr/bin/python3"
+EXAMPLE = os.path.join(REPO, "examples", "celery-leaky")
+
+
+def have_celery():
+    if not os.path.exists(CELERY_PY) or not shutil.which("redis-server"):
+        return False
+    return subprocess.call([CELERY_PY, "-c", "import celery, redis"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL) == 0
+
+
+class Redis(object):
+    """A throwaway redis-server on a free loopback port."""
+
+    def __init__(self, box):
+        self.port = free_port()
+        self.proc = box.spawn(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--daemonize", "no"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                s = socket.create_connection(("127.0.0.1", self.port), timeout=1)
+                s.sendall(b"PING\r\n")
+                if s.recv(100).startswith(b"+PONG"):
+                    s.close()
+                    return
+                s.close()
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("redis-server did not start on port %d" % self.port)
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d/0" % self.port
+
+
+def start_worker(box, redis, *args, **env_extra):
+    env = box.env(CELERY_BROKER_URL=redis.url, **env_extra)
+    cmd = [CELERY_PY, "-m", "celery", "-A", "tasks", "worker", "-l", "warning", "--without-heartbeat",
+           "--without-mingle", "--without-gossip", "-n", "wl-%d@localhost" % redis.port] + list(args)
+    return box.spawn(cmd, cwd=EXAMPLE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def send_tasks(box, redis, code):
+    """Runs producer code (with `from tasks import ...`) in the example's directory."""
+    env = box.env(CELERY_BROKER_URL=redis.url)
+    subprocess.check_call([CELERY_PY, "-c", code], cwd=EXAMPLE, env=env, timeout=60)
+
+
+def children_of(pid):
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open("/proc/%s/stat" % name) as f:
+                    stat = f.read()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(name))
+            except (OSError, ValueError, IndexError):
+                pass
+    return sorted(out)
+
+
+def wait_for(predicate, timeout=30.0, what="condition"):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))

@@ -1,0 +1,149 @@
+"""Celery integration: `celery -A proj worker --workerlens` or WORKERLENS=1.
+
+    from workerlens_agent.celery import install
+    install(app)     # adds the --workerlens worker option and a bootstep
+
+The main process starts its agent when the worker boots; every prefork child starts its own on
+`worker_process_init` (billiard forks after the bootstep, so children drop the inherited agent and
+serve a new endpoint); threads/gevent/eventlet/solo pools run in one process and share one agent.
+`task_prerun`/`task_postrun` feed Python.getTaskStats. Signal handlers are connected once per
+process, only when the agent is enabled, and never raise into Celery.
+"""
+import os
+import sys
+
+_state = {"enabled": False, "connected": False, "pool": None, "worker_name": None, "main_pid": None}
+
+
+def env_enabled():
+    return os.environ.get("WORKERLENS", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def pool_kind(pool_cls):
+    """'prefork' | 'threads' | 'gevent' | 'eventlet' | 'solo' | 'custom' from the worker's pool class."""
+    if isinstance(pool_cls, str):
+        name = pool_cls
+    else:
+        name = "%s.%s" % (getattr(pool_cls, "__module__", ""), getattr(pool_cls, "__name__", ""))
+    name = name.lower()
+    for key, kind in (("prefork", "prefork"), ("processes", "prefork"), ("thread", "threads"),
+                      ("gevent", "gevent"), ("eventlet", "eventlet"), ("solo", "solo")):
+        if key in name:
+            return kind
+    return "custom"
+
+
+def _start(role, process_name=None):
+    try:
+        from . import agent
+        return agent.start(role=role, process_name=process_name, worker_name=_state["worker_name"],
+                           pool=_state["pool"])
+    except Exception as e:  # the worker must run even if the agent cannot
+        sys.stderr.write("workerlens: agent not started: %s\n" % e)
+        return None
+
+
+def _current():
+    from . import agent
+    return agent.current()
+
+
+def _billiard_name():
+    try:
+        from billiard.process import current_process
+        return current_process().name
+    except Exception:
+        return None
+
+
+def _on_process_init(**_kw):
+    if not _state["enabled"]:
+        return
+    if os.getpid() == _state["main_pid"]:  # solo pool: the signal fires in the main process
+        return
+    _start("child", _billiard_name())
+
+
+def _on_process_shutdown(**_kw):
+    try:
+        from . import agent
+        agent.stop()  # billiard children leave by os._exit: atexit would not remove the file
+    except Exception:
+        pass
+
+
+def _on_worker_shutdown(**_kw):
+    _on_process_shutdown()
+
+
+def _on_prerun(task_id=None, task=None, **_kw):
+    a = _current()
+    if a is not None:
+        try:
+            a.tasks.begin(task_id, getattr(task, "name", None) or "?")
+        except Exception:
+            pass
+
+
+def _on_postrun(task_id=None, state=None, **_kw):
+    a = _current()
+    if a is not None:
+        try:
+            a.tasks.end(task_id, failed=state not in (None, "SUCCESS"))
+        except Exception:
+            pass
+
+
+def connect_signals():
+    if _state["connected"]:
+        return
+    from celery import signals
+    _state["connected"] = True
+    signals.worker_process_init.connect(_on_process_init, weak=False)
+    signals.worker_process_shutdown.connect(_on_process_shutdown, weak=False)
+    signals.worker_shutdown.connect(_on_worker_shutdown, weak=False)
+    signals.task_prerun.connect(_on_prerun, weak=False)
+    signals.task_postrun.connect(_on_postrun, weak=False)
+
+
+def enable_for_worker(worker):
+    """Called once in the worker's main process while it boots (bootstep or worker_init signal)."""
+    if _state["enabled"]:
+        return
+    _state["enabled"] = True
+    _state["main_pid"] = os.getpid()
+    _state["pool"] = pool_kind(getattr(worker, "pool_cls", None) or "")
+    _state["worker_name"] = getattr(worker, "hostname", None)
+    connect_signals()
+    _start("main", "MainProcess")
+
+
+def install(app):
+    """Add `--workerlens` to `celery worker` and a bootstep that starts the agent (also on WORKERLENS=1)."""
+    from celery import bootsteps
+
+    class WorkerLens(bootsteps.Step):
+        """Starts the Worker Lens agent (main process now, prefork children on worker_process_init)."""
+        name = "workerlens"
+
+        def __init__(self, parent, workerlens=False, **kwargs):
+            super(WorkerLens, self).__init__(parent, **kwargs)
+            if workerlens or env_enabled():
+                enable_for_worker(parent)
+
+    try:
+        from click import Option
+        app.user_options["worker"].add(Option(
+            ("--workerlens",), is_flag=True, default=False,
+            help="Serve a Worker Lens (Chrome DevTools Protocol) endpoint in the main process and every pool child."))
+    except ImportError:  # Celery 4: argparse-style user options
+        app.user_options["worker"].add(lambda parser: parser.add_argument(
+            "--workerlens", action="store_true", default=False, help="Serve a Worker Lens endpoint."))
+    app.steps["worker"].add(WorkerLens)
+    return app
+
+
+def on_worker_init(sender=None, **_kw):
+    """worker_init handler for the WORKERLENS=1 autostart hook (apps that never call install())."""
+    if env_enabled():
+        enable_for_worker(sender)
