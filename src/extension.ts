@@ -11,6 +11,7 @@ import { listDiscoveryFiles } from './cdp/discovery';
 import { growthDetector } from './ui/growthDetector';
 import { AllocationsView } from './ui/allocationsView';
 import { TasksView } from './ui/tasksView';
+import { SnapshotEditorProvider } from './ui/snapshotEditor';
 
 /** What activate() returns: the live parts, for the extension-host integration tests. */
 export interface WorkerLensApi { sessions: SessionManager; workers: WorkersView; heap: HeapView; allocations: AllocationsView }
@@ -53,6 +54,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
     workers.onDidRefresh(updateStatus),
     followReplacements(workers, sessions, heap, log),
   );
+  const snapshots = SnapshotEditorProvider.register(context, log);
+  context.subscriptions.push(vscode.commands.registerCommand('workerLens.snapshot.chooseType', () => snapshots.chooseType()));
   registerCommands(context, { extensionUri: context.extensionUri, log, workers, heap, sessions, allocations });
   await workers.refresh();
 

@@ -100,7 +100,7 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
   reg('workerLens.heap.showRetainers', async (row?: HeapRow) => {
     const s = sessionOf(heap, sessions);
     if (!s || !row) { void vscode.window.showWarningMessage('Attach to a worker and choose a type in the Heap view.'); return; }
-    await showRetainers(context, s, row, log);
+    await showRetainers(deps.extensionUri, s, row.type, log);
   });
 }
 
