@@ -1,0 +1,83 @@
+// Race squiggles in a real VS Code: tasks.py of the example workspace gets WL101 on the racy
+// counter (and WL102 on the price cache), and the quick fix removes it. The fix is applied to
+// the in-memory document only and reverted: the file on disk is never modified.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+
+const ID = 'workerlens.workerlens';
+
+function codeOf(d: vscode.Diagnostic): string {
+  return typeof d.code === 'object' && d.code ? String(d.code.value) : String(d.code);
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined, ms = 60000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
+
+suite('race squiggles', () => {
+  let uri: vscode.Uri;
+  let doc: vscode.TextDocument;
+  const lineOf = (needle: string) => doc.getText().split(/\r?\n/).findIndex(l => l.includes(needle));
+  const wl = (rule: string, line: number) => vscode.languages.getDiagnostics(uri).find(d => codeOf(d) === rule && d.range.start.line === line);
+
+  suiteSetup(async () => {
+    await vscode.extensions.getExtension(ID)?.activate();
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    assert.ok(folder, 'the example workspace is open');
+    uri = vscode.Uri.joinPath(folder.uri, 'tasks.py');
+    doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc);
+  });
+
+  suiteTeardown(async () => {
+    if (doc?.isDirty) {
+      await vscode.window.showTextDocument(doc);
+      await vscode.commands.executeCommand('workbench.action.files.revert');
+    }
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  test('flags the read-modify-write of processed_count and the price-cache check-then-act', async () => {
+    assert.equal(doc.languageId, 'python');
+    const counter = lineOf('processed_count += 1');
+    const d = await waitFor('WL101 on the counter line', () => wl('WL101', counter));
+    assert.equal(d.severity, vscode.DiagnosticSeverity.Warning);
+    assert.equal(d.source, 'Worker Lens');
+    assert.match(d.message, /^Read-modify-write of module global `processed_count` without a lock: with the threads pool concurrent tasks lose updates/);
+    assert.match(d.message, /prefork each child process has its own copy/);
+    assert.equal(doc.getText(d.range), 'processed_count += 1');
+    assert.ok(typeof d.code === 'object' && d.code.target.toString().includes('#wl101-'), 'code links to the docs');
+    assert.equal(d.relatedInformation?.[0].location.range.start.line, counter);
+    const cache = lineOf('_price_cache[sku] = _compute_price(sku)');
+    const c = await waitFor('WL102 on the cache line', () => wl('WL102', cache));
+    assert.equal(c.relatedInformation?.[0].location.range.start.line, lineOf('if sku not in _price_cache'));
+  });
+
+  test('the quick fix wraps the counter in a new lock and the squiggle goes away', async () => {
+    const counter = lineOf('processed_count += 1');
+    const d = await waitFor('WL101', () => wl('WL101', counter));
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, d.range);
+    const titles = actions.map(a => a.title);
+    const fix = actions.find(a => a.title.startsWith('Wrap in `with _processed_count_lock:`'));
+    assert.ok(fix?.edit, `a lock quick fix among: ${titles.join(' | ')}`);
+    assert.ok(titles.includes('Suppress WL101 on this line'));
+    assert.ok(await vscode.workspace.applyEdit(fix.edit));
+    assert.equal(doc.isDirty, true);
+    assert.match(doc.getText(), /_processed_count_lock = threading\.Lock\(\)/);
+    assert.match(doc.getText(), /with _processed_count_lock:\n {8}processed_count \+= 1/);
+    await waitFor('WL101 gone', () => (vscode.languages.getDiagnostics(uri).some(x => codeOf(x) === 'WL101') ? undefined : true));
+    assert.ok(vscode.languages.getDiagnostics(uri).some(x => codeOf(x) === 'WL102'), 'the other finding stays');
+
+    // Back to the file on disk: the finding returns.
+    await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    assert.equal(doc.isDirty, false);
+    await waitFor('WL101 back after revert', () => wl('WL101', lineOf('processed_count += 1')));
+  });
+});
