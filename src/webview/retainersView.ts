@@ -28,7 +28,7 @@ function typeLine(n: RetainerNode): string {
   return kind.startsWith(n.type + ' ') ? kind : `${n.type} · ${kind.replace(' root', '')}`;
 }
 const SVG_NS = 'http://www.w3.org/2000/svg';
-const PATH_LIST_MAX = 200;
+const PATH_LIST_MAX = 50; // the list is for reading; the graph and its groups hold the rest
 
 export class RetainersView {
   private graph: RetainerGraph | undefined;

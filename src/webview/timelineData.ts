@@ -12,7 +12,11 @@ export interface Series {
   t: number[];
   rss: (number | undefined)[];
   heapUsed: (number | undefined)[];
+  /** Largest value per metric, kept up to date on add so a render does not scan every sample. */
+  max: Record<Metric, number>;
 }
+
+const newSeries = (worker: TimelineWorker): Series => ({ worker, t: [], rss: [], heapUsed: [], max: { rss: 0, heapUsed: 0 } });
 
 /** Oldest samples are dropped past this many per worker (about 11 h at one sample every 2 s). */
 export const MAX_SAMPLES_PER_WORKER = 20_000;
@@ -40,7 +44,7 @@ export class TimelineStore {
   addWorkers(workers: TimelineWorker[]): void {
     for (const w of workers) {
       const s = this.series.get(w.id);
-      if (s) s.worker = w; else this.series.set(w.id, { worker: w, t: [], rss: [], heapUsed: [] });
+      if (s) s.worker = w; else this.series.set(w.id, newSeries(w));
     }
   }
 
@@ -49,7 +53,9 @@ export class TimelineStore {
     const touched = new Set<string>();
     for (const s of samples) {
       let ser = this.series.get(s.workerId);
-      if (!ser) { ser = { worker: { id: s.workerId, label: s.workerId }, t: [], rss: [], heapUsed: [] }; this.series.set(s.workerId, ser); }
+      if (!ser) { ser = newSeries({ id: s.workerId, label: s.workerId }); this.series.set(s.workerId, ser); }
+      if (s.rss !== undefined && s.rss > ser.max.rss) ser.max.rss = s.rss;
+      if (s.heapUsed !== undefined && s.heapUsed > ser.max.heapUsed) ser.max.heapUsed = s.heapUsed;
       const n = ser.t.length;
       if (n === 0 || s.t >= ser.t[n - 1]) {
         ser.t.push(s.t); ser.rss.push(s.rss); ser.heapUsed.push(s.heapUsed);
@@ -62,7 +68,10 @@ export class TimelineStore {
     for (const id of touched) {
       const ser = this.series.get(id)!;
       const extra = ser.t.length - this.maxSamples;
-      if (extra > 0) { ser.t.splice(0, extra); ser.rss.splice(0, extra); ser.heapUsed.splice(0, extra); this.dropped += extra; }
+      if (extra > 0) {
+        ser.t.splice(0, extra); ser.rss.splice(0, extra); ser.heapUsed.splice(0, extra); this.dropped += extra;
+        for (const m of METRICS) { let mx = 0; for (const v of ser[m]) if (v !== undefined && v > mx) mx = v; ser.max[m] = mx; }
+      }
     }
     return touched;
   }
@@ -89,7 +98,7 @@ export class TimelineStore {
     let max = 0;
     for (const [id, s] of this.series) {
       if (hidden.has(id)) continue;
-      for (const m of metrics) for (const v of s[m]) if (v !== undefined && v > max) max = v;
+      for (const m of metrics) if (s.max[m] > max) max = s.max[m];
     }
     return max;
   }

@@ -22,7 +22,9 @@ const COLORS = 6; // .c0 … .c5 in panels.css map to --vscode-charts-* colours
 const MARGIN = { top: 28, right: 24, bottom: 28, left: 68 };
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
-type MarkerDatum = TimelineMarker & { key: string };
+/** A drawn marker: one task run, or (when dense) every run within one MARKER_COLUMN of pixels. */
+type MarkerDatum = TimelineMarker & { key: string; count: number };
+const MARKER_COLUMN = 4;
 
 export class TimelineView {
   readonly store = new TimelineStore();
@@ -30,6 +32,11 @@ export class TimelineView {
   private readonly colorOf = new Map<string, number>();
   private frame: number | undefined;
   private cursorT: number | undefined;
+  /** What the next frame must redraw: everything (scales changed), or only these workers' lines / the markers. */
+  private full = true;
+  private readonly dirty = new Set<string>();
+  private markersDirty = false;
+  private scaleKey = '';
   private width = 0;
   private height = 0;
   private readonly x = scaleTime();
@@ -81,7 +88,7 @@ export class TimelineView {
     });
     svgEl.addEventListener('mouseleave', () => this.setCursor(undefined));
     svgEl.addEventListener('keydown', e => this.onKey(e));
-    new ResizeObserver(() => this.schedule()).observe(this.wrap);
+    new ResizeObserver(() => { this.full = true; this.schedule(); }).observe(this.wrap);
   }
 
   setState(state: TimelineState): void {
@@ -92,6 +99,8 @@ export class TimelineView {
     for (const w of state.workers) this.color(w.id);
     this.buildLegend();
     this.gMarkers.selectAll('*').remove();
+    this.x.domain([0, 1]);
+    this.full = true;
     this.schedule();
   }
 
@@ -100,14 +109,16 @@ export class TimelineView {
     if (problem) return this.fail(problem);
     const known = this.store.series.size;
     this.store.addWorkers(workers);
-    this.store.addSamples(samples);
+    for (const id of this.store.addSamples(samples)) this.dirty.add(id);
     this.store.addMarkers(markers);
-    if (this.store.series.size !== known || workers.length) this.buildLegend();
+    if (markers.length) this.markersDirty = true;
+    if (this.store.series.size !== known || workers.length) { this.buildLegend(); this.full = true; }
     this.schedule();
   }
 
   setBaseline(b: TimelineBaseline | null): void {
     this.store.baseline = b ?? undefined;
+    this.full = true;
     this.schedule();
   }
 
@@ -151,6 +162,7 @@ export class TimelineView {
     if (i >= 0) list.splice(i, 1); else list.push(id);
     button.setAttribute('aria-pressed', String(i >= 0));
     this.host.setState(this.state);
+    this.full = true;
     this.schedule();
   }
 
@@ -167,37 +179,57 @@ export class TimelineView {
     const samples = [...this.store.series.values()].reduce((n, s) => n + s.t.length, 0);
     this.empty.hidden = samples > 0;
     if (!extent) { this.summary.textContent = 'no samples yet'; return; }
-    const [t0, t1] = extent[0] === extent[1] ? [extent[0] - 30_000, extent[1] + 1_000] : extent;
+    const [e0, e1] = extent[0] === extent[1] ? [extent[0] - 30_000, extent[1] + 1_000] : extent;
     const hiddenW = new Set(this.state.hiddenWorkers);
     const metrics = METRICS.filter(m => !this.state.hiddenMetrics.includes(m));
-    this.x.domain([t0, t1]).range([0, this.width]);
-    // Ticks at round numbers of KB/MB/GB (powers of 1024), not of bytes.
+    // Scales move in steps, not on every sample: the time axis gets 10 % headroom and the y axis
+    // keeps its top while the data fits, so a typical append redraws one worker's lines only.
+    const [d0, d1] = this.x.domain().map(d => d.getTime());
+    if (this.full || d0 !== e0 || d1 < e1) this.x.domain([e0, e1 + Math.max(10_000, (e1 - e0) * 0.1)]);
+    this.x.range([0, this.width]);
+    const [t0, t1] = this.x.domain().map(d => d.getTime());
     const max = Math.max(1024, this.store.maxValue(metrics, hiddenW));
-    const k = Math.min(3, Math.floor(Math.log(max) / Math.log(1024)));
-    this.unit = 1024 ** k;
-    const unitName = ['B', 'KB', 'MB', 'GB'][k];
-    this.y.domain([0, (max / this.unit) * 1.08]).range([this.height, 0]).nice();
+    const top = this.y.domain()[1] * this.unit;
+    if (this.full || max > top || max < top * 0.5) {
+      // Ticks at round numbers of KB/MB/GB (powers of 1024), not of bytes.
+      const k = Math.min(3, Math.floor(Math.log(max) / Math.log(1024)));
+      this.unit = 1024 ** k;
+      this.y.domain([0, (max / this.unit) * 1.08]).nice();
+    }
+    this.y.range([this.height, 0]);
+    const key = `${this.width}x${this.height} ${t0} ${t1} ${this.y.domain()[1]} ${this.unit}`;
+    if (key !== this.scaleKey) { this.full = true; this.scaleKey = key; }
 
-    this.gx.attr('transform', `translate(0,${this.height})`).call(axisBottom<Date>(this.x).ticks(Math.max(2, Math.floor(this.width / 110))));
-    this.gy.call(axisLeft<number>(this.y).ticks(Math.max(2, Math.floor(this.height / 50))).tickFormat(v => `${Number(v).toLocaleString('en-US')} ${unitName}`).tickSize(-this.width));
-
-    this.drawSeries(t0, t1, hiddenW);
-    this.drawMarkers(t0, t1);
-    this.drawBaseline();
+    if (this.full) {
+      const unitName = ['B', 'KB', 'MB', 'GB'][Math.round(Math.log(this.unit) / Math.log(1024))];
+      this.gx.attr('transform', `translate(0,${this.height})`).call(axisBottom<Date>(this.x).ticks(Math.max(2, Math.floor(this.width / 110))));
+      this.gy.call(axisLeft<number>(this.y).ticks(Math.max(2, Math.floor(this.height / 50))).tickFormat(v => `${Number(v).toLocaleString('en-US')} ${unitName}`).tickSize(-this.width));
+      this.drawSeries(t0, t1, hiddenW, undefined);
+      this.drawMarkers(t0, t1);
+      this.drawBaseline();
+    } else {
+      this.drawSeries(t0, t1, hiddenW, this.dirty);
+      if (this.markersDirty) this.drawMarkers(t0, t1);
+    }
+    this.full = false;
+    this.markersDirty = false;
+    this.dirty.clear();
     const dropped = this.store.dropped ? ` · ${plural(this.store.dropped, 'old sample')} dropped` : '';
     this.summary.textContent = `${plural(this.store.series.size, 'worker')} · ${plural(samples, 'sample')} · ${plural(this.store.markers.length, 'task marker')} · ${formatClock(t0)}–${formatClock(t1)}${dropped}`;
     if (this.cursorT !== undefined) this.setCursor(this.cursorT);
   }
 
-  private drawSeries(t0: number, t1: number, hidden: Set<string>): void {
+  /** Redraws the lines of `only` these workers (all when undefined; new workers come with a full redraw). */
+  private drawSeries(t0: number, t1: number, hidden: Set<string>, only: Set<string> | undefined): void {
     const items: { key: string; s: Series; m: Metric }[] = [];
     for (const s of this.store.series.values()) for (const m of METRICS) items.push({ key: `${s.worker.id}\n${m}`, s, m });
     const gen = line<[number, number] | null>().defined(p => p !== null).x(p => this.x(p![0])).y(p => this.y(p![1] / this.unit));
     const px = Math.max(1, Math.round(this.width));
-    this.gSeries.selectAll<SVGPathElement, (typeof items)[number]>('path.series')
+    let paths = this.gSeries.selectAll<SVGPathElement, (typeof items)[number]>('path.series')
       .data(items, d => d.key)
-      .join(enter => enter.append('path'))
-      .attr('class', d => `series metric-${d.m} c${this.color(d.s.worker.id)}`)
+      .join(enter => enter.append('path'));
+    if (only) paths = paths.filter(d => only.has(d.s.worker.id));
+    paths.attr('class', d => `series metric-${d.m} c${this.color(d.s.worker.id)}`)
       .attr('data-worker', d => d.s.worker.id)
       .attr('data-metric', d => d.m)
       .attr('data-count', d => d.s[d.m].filter(v => v !== undefined).length)
@@ -207,7 +239,10 @@ export class TimelineView {
   }
 
   private drawMarkers(t0: number, t1: number): void {
-    const data: MarkerDatum[] = this.store.markers.filter(m => (m.endT ?? m.t) >= t0 && m.t <= t1).map(m => ({ ...m, key: `${m.t}\n${m.workerId ?? ''}\n${m.name}` }));
+    const inView = this.store.markers.filter(m => (m.endT ?? m.t) >= t0 && m.t <= t1);
+    const data: MarkerDatum[] = inView.length > this.width / MARKER_COLUMN
+      ? bucketMarkers(inView, t => Math.floor(this.x(t) / MARKER_COLUMN))
+      : inView.map(m => ({ ...m, key: `${m.t}\n${m.workerId ?? ''}\n${m.name}`, count: 1 }));
     // Labels only where they do not overlap the previous label; the rest show on hover.
     let lastEnd = -Infinity;
     const labelled = new Set<string>();
@@ -227,6 +262,7 @@ export class TimelineView {
       });
     sel.attr('class', d => `marker${d.workerId !== undefined && this.colorOf.has(d.workerId) ? ` c${this.colorOf.get(d.workerId)}` : ''}${labelled.has(d.key) ? '' : ' unlabelled'}`)
       .attr('data-name', d => d.name)
+      .attr('data-count', d => d.count)
       .attr('data-worker', d => d.workerId ?? null)
       .attr('transform', d => `translate(${this.x(d.t).toFixed(1)},0)`)
       .each((d, i, nodes) => {
@@ -235,7 +271,7 @@ export class TimelineView {
         g.select('rect.band').attr('width', w).attr('height', this.height).attr('display', w ? null : 'none');
         g.select('line.tick').attr('y2', this.height);
         g.select('text').text(labelled.has(d.key) ? d.name : '');
-        g.select('title').text(markerText(d, this.store.series.get(d.workerId ?? '')?.worker.label));
+        g.select('title').text(d.count > 1 ? `${d.count} task runs (${d.name}) from ${formatClock(d.t)}` : markerText(d, this.store.series.get(d.workerId ?? '')?.worker.label));
       });
   }
 
@@ -333,6 +369,26 @@ export class TimelineView {
     const r = this.svg.node()!.getBoundingClientRect();
     return [e.clientX - r.left - MARGIN.left, e.clientY - r.top - MARGIN.top];
   }
+}
+
+/** Merges markers falling in the same pixel column: DOM stays bounded by the chart width. */
+function bucketMarkers(markers: TimelineMarker[], column: (t: number) => number): MarkerDatum[] {
+  const out: MarkerDatum[] = [];
+  let cur: MarkerDatum | undefined, col = NaN;
+  for (const m of markers) {
+    const c = column(m.t);
+    if (cur && c === col) {
+      cur.count++;
+      if (m.endT !== undefined) cur.endT = Math.max(cur.endT ?? m.endT, m.endT);
+      if (cur.name !== m.name) cur.name = 'tasks';
+      if (cur.workerId !== m.workerId) delete cur.workerId;
+      continue;
+    }
+    cur = { ...m, key: `col ${c}`, count: 1 };
+    col = c;
+    out.push(cur);
+  }
+  return out;
 }
 
 function lastDefined(v: (number | undefined)[]): number | undefined {

@@ -70,9 +70,15 @@ test('appends update the same elements and add only new markers', () => withPane
   const RSS = `document.querySelector('path.series[data-worker="101"][data-metric="rss"]')`;
   await page.evaluate(`${RSS}.__tagged = 1; document.querySelector('g.marker').__tagged = 1;`);
   const before = await rss.getAttribute('d');
+  const other = page.locator('svg path.series[data-worker="102"][data-metric="rss"]');
+  const otherBefore = await other.getAttribute('d');
+  const axisBefore = await page.locator('g.axis-x').innerHTML();
   await p.send({ type: 'timeline/append', samples: [{ workerId: '101', t: T0 + 60_000, rss: 130 * MB, heapUsed: 80 * MB }], markers: [{ workerId: '101', t: T0 + 59_000, name: 'tasks.leak' }] });
   await page.waitForFunction('document.querySelector(\'path.series[data-worker="101"][data-metric="rss"]\').getAttribute("data-count") === "31"');
   assert.notEqual(await rss.getAttribute('d'), before);
+  // the time axis had headroom for this sample: the other worker's line and the axis were not redrawn
+  assert.equal(await other.getAttribute('d'), otherBefore);
+  assert.equal(await page.locator('g.axis-x').innerHTML(), axisBefore);
   assert.equal(await page.evaluate(`${RSS}.__tagged`), 1, 'the path element was updated, not replaced');
   assert.equal(await page.evaluate(`document.querySelector('g.marker').__tagged`), 1, 'old markers kept');
   assert.equal(await page.locator('svg g.marker[data-name="tasks.leak"]').count(), 11);

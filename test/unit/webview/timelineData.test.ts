@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TimelineStore, decimate } from '../../../src/webview/timelineData';
+import { formatBytes, formatCount } from '../../../src/webview/format';
 
 test('samples are kept per worker in time order, late ones inserted, cap drops the oldest', () => {
   const s = new TimelineStore(5);
@@ -49,4 +50,10 @@ test('decimate keeps everything when sparse and first/min/max/last per pixel whe
   assert.deepEqual(pts[0], [0, 0]);
   assert.deepEqual(pts[pts.length - 1], [999, 999]);
   for (let i = 1; i < pts.length; i++) assert.ok(pts[i]![0] > pts[i - 1]![0]);
+});
+
+test('formatCount groups thousands like en-US', () => {
+  for (const n of [0, 7, 999, 1000, 12345, 1234567, -9876543, 2.6]) assert.equal(formatCount(n), Math.round(n).toLocaleString('en-US'));
+  assert.equal(formatBytes(2_450_000), '2.3 MB');
+  assert.equal(formatBytes(512), '512 B');
 });
