@@ -177,6 +177,14 @@ export function layoutRetainers(graph: RetainerGraph, state: LayoutViewState = {
     const want = layers[l].map(id => mean(succs.get(id)!.filter(s => layerOf.get(s)! > l).map(s => y.get(s)!)) ?? y.get(id)!);
     pack(layers[l], want, rowH, y);
   }
+  // The global "+N more paths" group reads as a footnote: last in its layer, below everything.
+  if (y.has(MORE_PATHS_ID)) {
+    const l0 = layers[layerOf.get(MORE_PATHS_ID)!];
+    l0.splice(l0.indexOf(MORE_PATHS_ID), 1);
+    l0.push(MORE_PATHS_ID);
+    y.delete(MORE_PATHS_ID);
+    y.set(MORE_PATHS_ID, Math.max(0, ...y.values()) + rowH);
+  }
   const minY = Math.min(0, ...y.values());
 
   const nodes: LaidNode[] = [];

@@ -47,6 +47,7 @@ export class RetainersView {
   private readonly details = h('section', { id: 'node-details', class: 'node-details', 'aria-live': 'polite' });
   private readonly pathList = h('ol', { id: 'paths', class: 'paths' });
   private readonly empty = h('div', { id: 'empty', class: 'empty' }, 'Waiting for retainer data…');
+  private readonly morePaths = h('button', { id: 'show-more-paths', type: 'button', hidden: true });
 
   constructor(root: HTMLElement, private readonly host: Host<RetainersViewState>, private readonly opts: LayoutOptions = DEFAULT_LAYOUT) {
     const saved = host.getState();
@@ -56,7 +57,8 @@ export class RetainersView {
     const save = h('button', { id: 'save-snapshot', type: 'button', class: 'primary', title: 'Save the heap snapshot as a .heapsnapshot file (opens in Chrome DevTools)' }, 'Save snapshot');
     fit.addEventListener('click', () => this.fit());
     save.addEventListener('click', () => this.host.post({ type: 'retainers/saveSnapshot' }));
-    const header = h('header', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Retainers' }, this.title, this.summary, this.status, h('span', { class: 'spacer' }), fit, save);
+    this.morePaths.addEventListener('click', () => this.toggle(MORE_PATHS_ID));
+    const header = h('header', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Retainers' }, this.title, this.summary, this.status, h('span', { class: 'spacer' }), this.morePaths, fit, save);
 
     const svgEl = document.createElementNS(SVG_NS, 'svg');
     svgEl.id = 'graph';
@@ -158,6 +160,9 @@ export class RetainersView {
       ? `No retainer path found for ${graph.targetType}: its instances are unreachable (garbage awaiting collection) or held only through weak references.`
       : '';
     this.empty.hidden = graph.paths.length > 0;
+
+    this.morePaths.hidden = layout.stats.hiddenPaths === 0;
+    this.morePaths.textContent = `Show more (${plural(layout.stats.hiddenPaths, 'path')} folded)`;
 
     this.drawEdges(layout.edges);
     this.drawNodes(layout.nodes);

@@ -120,6 +120,10 @@ test('2,000 nodes: folded into "+N more" groups, expanding a group draws more', 
   assert.deepEqual(await p.waitFor('retainers/toggle'), { type: 'retainers/toggle', id: 'more:paths', expanded: true });
   const after = await page.locator('svg g.node:not(.more)').count();
   assert.ok(after > drawn, `${after} > ${drawn} after expanding`);
+  // the toolbar offers the same without finding the group in the graph
+  await page.locator('#show-more-paths').click();
+  await p.waitFor('retainers/toggle', 2);
+  assert.ok(await page.locator('svg g.node:not(.more)').count() > after);
 }));
 
 test('bad data: a one-line error in the panel and an error message to the host; good data clears it', () => withPanel(async p => {

@@ -78,6 +78,8 @@ test('5,000 nodes: only the node budget is drawn, the rest is one "+N more paths
   assert.ok(l.stats.hiddenPaths > 0);
   const more = l.byId.get(MORE_PATHS_ID)!;
   assert.equal(more.more!.paths, l.stats.hiddenPaths);
+  assert.equal(more.y, Math.max(...l.nodes.map(n => n.y)), 'the global group is the last row');
+  assert.equal(l.layers[0][l.layers[0].length - 1], MORE_PATHS_ID);
   assert.equal(l.stats.shownPaths + l.stats.hiddenPaths, g.paths.length);
   const l2 = layoutRetainers(g, { collapsed: [], pages: { [MORE_PATHS_ID]: 1 } });
   assert.ok(l2.stats.shownNodes > l.stats.shownNodes && l2.stats.shownNodes <= 2 * DEFAULT_LAYOUT.nodeBudget);
