@@ -134,6 +134,11 @@ export class RetainersView {
 
   /** Selects a node by id, focuses it and pans it into view. Unknown ids are ignored. */
   selectNode(id: string, opts: { openSource?: boolean; focus?: boolean } = {}): void {
+    if (this.layout && !this.layout.byId.has(id)) {
+      // Folded or collapsed away: open what hides it (the first path through it), then select.
+      const path = this.graph?.paths.find(p => p.nodeIds.includes(id));
+      if (path) this.unfold(path);
+    }
     const n = this.layout?.byId.get(id);
     if (!n) return;
     this.state.selected = id;
@@ -277,12 +282,7 @@ export class RetainersView {
     const graph = this.graph!;
     const path = graph.paths.find(p => p.id === pathId);
     if (!path) return;
-    if (this.layout!.pathStatus.get(pathId) !== 'full') {
-      this.state.collapsed = this.state.collapsed.filter(id => !path.nodeIds.includes(id));
-      if (this.layout!.pathStatus.get(pathId) === 'hidden') this.state.pages[MORE_PATHS_ID] = (this.state.pages[MORE_PATHS_ID] ?? 0) + 1;
-      for (const id of path.nodeIds) if (this.layout!.byId.has(`more:${id}`)) this.state.pages[`more:${id}`] = (this.state.pages[`more:${id}`] ?? 0) + 1;
-      this.render();
-    }
+    this.unfold(path);
     this.highlighted = this.highlighted === pathId ? undefined : pathId;
     const on = new Set(this.highlighted ? path.nodeIds : []);
     this.gNodes.selectAll<SVGGElement, LaidNode>('g.node').classed('on-path', d => on.has(d.id));
@@ -290,6 +290,16 @@ export class RetainersView {
     for (const b of this.pathList.querySelectorAll('button.path-button')) b.setAttribute('aria-pressed', String(b.getAttribute('data-path-id') === this.highlighted));
     const last = [...path.nodeIds].reverse().find(id => this.layout!.byId.has(id));
     if (this.highlighted && last) this.selectNode(last, { focus: false });
+  }
+
+  /** Expands collapsed nodes and "+N more" groups until `path` is drawn in full (a few pages at most). */
+  private unfold(path: RetainerGraph['paths'][number]): void {
+    for (let round = 0; round < 20 && this.layout!.pathStatus.get(path.id) !== 'full'; round++) {
+      this.state.collapsed = this.state.collapsed.filter(id => !path.nodeIds.includes(id));
+      if (this.layout!.pathStatus.get(path.id) === 'hidden') this.state.pages[MORE_PATHS_ID] = (this.state.pages[MORE_PATHS_ID] ?? 0) + 1;
+      for (const id of path.nodeIds) if (this.layout!.byId.has(`more:${id}`)) this.state.pages[`more:${id}`] = (this.state.pages[`more:${id}`] ?? 0) + 1;
+      this.render();
+    }
   }
 
   private showDetails(): void {

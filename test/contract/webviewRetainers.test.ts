@@ -120,10 +120,18 @@ test('2,000 nodes: folded into "+N more" groups, expanding a group draws more', 
   assert.deepEqual(await p.waitFor('retainers/toggle'), { type: 'retainers/toggle', id: 'more:paths', expanded: true });
   const after = await page.locator('svg g.node:not(.more)').count();
   assert.ok(after > drawn, `${after} > ${drawn} after expanding`);
+  // the host selects a node that is folded away: the panel unfolds what hides it
+  const g = syntheticGraph(2000);
+  const smallest = [...g.paths].sort((a, b) => a.instanceCount - b.instanceCount)[0];
+  const deep = smallest.nodeIds[smallest.nodeIds.length - 1];
+  assert.equal(await page.locator(`svg g.node[data-id="${deep}"]`).count(), 0);
+  await p.send({ type: 'retainers/select', nodeId: deep });
+  assert.equal(await page.locator('svg g.node.selected').getAttribute('data-id'), deep);
   // the toolbar offers the same without finding the group in the graph
+  const before = await page.locator('svg g.node:not(.more)').count();
   await page.locator('#show-more-paths').click();
   await p.waitFor('retainers/toggle', 2);
-  assert.ok(await page.locator('svg g.node:not(.more)').count() > after);
+  assert.ok(await page.locator('svg g.node:not(.more)').count() > before);
 }));
 
 test('bad data: a one-line error in the panel and an error message to the host; good data clears it', () => withPanel(async p => {
