@@ -24,7 +24,13 @@ class CdpClient(object):
         head, _, self._buf = head.partition(b"\r\n\r\n")
         status = head.split(b"\r\n", 1)[0]
         if b" 101 " not in status:
-            raise ConnectionError("handshake refused: %s" % status.decode("latin-1"))
+            try:
+                self.sock.settimeout(2)
+                body = self._buf + self.sock.recv(4096)
+            except OSError:
+                body = self._buf
+            self.sock.close()
+            raise ConnectionError("handshake refused: %s %s" % (status.decode("latin-1"), body[:200].decode("latin-1")))
         self._next = 0
         self.events = []
 

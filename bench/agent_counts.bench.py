@@ -1,0 +1,65 @@
+"""Python.getObjectCounts pause at 100k and 1M objects, against objgraph.typestats in the same run.
+
+    /usr/bin/python3 bench/agent_counts.bench.py
+Goal (issue 3): <= 60 ms per 1M objects. Pause = wall time of the call, which holds the GIL.
+"""
+import gc
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agent"))
+from workerlens_agent import heapcounts  # noqa: E402
+
+try:
+    import objgraph
+except ImportError:
+    objgraph = None
+
+
+class Payload(object):
+    def __init__(self, i):
+        self.order_id = i
+        self.items = [i]
+
+
+def build(n):
+    """About n gc-tracked objects: instances, their lists, dicts, tuples."""
+    out = []
+    for i in range(n // 4):
+        out.append(Payload(i))
+        out.append({"k": i, "v": [i]})
+    return out
+
+
+def timed(fn, repeat=5):
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000.0)
+    return statistics.median(samples), min(samples)
+
+
+def main():
+    print("getObjectCounts pause (median/min of 5, ms); Python %s" % sys.version.split()[0])
+    keep = []
+    for target in (100000, 1000000):
+        keep = build(target)
+        n = len(gc.get_objects())
+        ours = timed(lambda: heapcounts.object_counts())
+        exact = timed(lambda: heapcounts.object_counts(exact_sizes=True), 3)
+        line = "%8d objects: workerlens %.1f/%.1f ms (%.1f ms per 1M); exactSizes %.1f ms" % (
+            n, ours[0], ours[1], ours[0] * 1e6 / n, exact[0])
+        if objgraph is not None:
+            peer = timed(lambda: objgraph.typestats())
+            line += "; objgraph.typestats %.1f/%.1f ms; ratio %.2fx" % (peer[0], peer[1], peer[0] / ours[0])
+        else:
+            line += "; objgraph not installed (python3-objgraph)"
+        print(line)
+        del keep
+
+
+if __name__ == "__main__":
+    main()
