@@ -1,12 +1,13 @@
 // Analyses one module: contexts → per-function walks (cached by function text, so an edit
 // re-analyses only the changed function) → messages, fixes, suppressions.
 // With syntax errors, functions the parser lost keep their last good findings.
+import { createHash } from 'node:crypto';
 import type { SyntaxNode, Tree } from './python';
 import { Context, ContextResolver, ExternalCall, summarize } from './contexts';
 import { buildFixes, isSuppressed, splitLines } from './fixes';
 import { messageFor, relatedMessage } from './messages';
 import { FunctionInfo, ModuleFacts, ModuleSymbol, collectModuleFacts } from './moduleFacts';
-import { Finding, Range } from './types';
+import { Finding, QuickFix, Range } from './types';
 import { FunctionWalker, Guard, RawFinding } from './walker';
 
 export interface AnalyzeOptions {
@@ -46,6 +47,7 @@ function shiftRaw(f: RawFinding, d: number): RawFinding {
 }
 
 const PRIORITY = { celery: 0, thread: 1, async: 2 } as const;
+const SPAWN_WORDS = /Thread|Timer|submit|map|start_new|executor|spawn|to_thread/;
 
 /** One context per function for the walk: the most telling kind; `self` shared if any says so. */
 function mergeContexts(list: Context[]): Context {
@@ -66,14 +68,14 @@ export class ModuleAnalyzer {
   analyze(tree: Tree, text: string, opts: AnalyzeOptions = {}): ModuleResult {
     const root = tree.rootNode;
     const broken = root.hasError;
-    const facts = collectModuleFacts(root);
+    const facts = collectModuleFacts(root, text);
     if (broken) for (const [k, v] of this.lastGoodSymbols) if (!facts.symbols.has(k)) facts.symbols.set(k, v);
     const src = splitLines(text);
     const fnText = new Map<FunctionInfo, string>();
-    const textOf = (fn: FunctionInfo) => { let t = fnText.get(fn); if (t === undefined) { t = fn.node.text; fnText.set(fn, t); } return t; };
+    const textOf = (fn: FunctionInfo) => { let t = fnText.get(fn); if (t === undefined) { t = text.slice(fn.node.startIndex, fn.node.endIndex); fnText.set(fn, t); } return t; };
 
     const summaryOf = (fn: FunctionInfo | null) => {
-      if (!fn) return this.moduleLevelSummary(root);
+      if (!fn) return this.moduleLevelSummary(root, text);
       const key = textOf(fn);
       let s = this.summaries.get(key) ?? this.prevSummaries.get(key);
       if (!s) s = summarize(fn.node, key);
@@ -136,23 +138,27 @@ export class ModuleAnalyzer {
       const id = `${f.rule}:${f.write.start.line}:${f.write.start.character}`;
       if (seen.has(id)) continue;
       seen.add(id);
-      findings.push({
+      const finding = {
         rule: f.rule, message: messageFor(f, ctx), range: f.write, state: f.state.display, functionName: fn,
         related: [{ range: f.read, message: relatedMessage(f) }],
-        fixes: buildFixes(f, src, facts, guards, className),
-      });
+      } as Finding;
+      // Fixes are built when first asked for (code action, CLI JSON): most findings are never fixed.
+      let fixes: QuickFix[] | undefined;
+      Object.defineProperty(finding, 'fixes', { enumerable: true, get: () => (fixes ??= buildFixes(f, src, facts, guards, className)) });
+      findings.push(finding);
     }
     findings.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
     return { findings, external: resolver.external, hasSyntaxErrors: broken, concurrentFunctions: resolver.contexts.size };
   }
 
   /** Thread starts in module-level code (outside defs and classes). */
-  private moduleLevelSummary(root: SyntaxNode): ReturnType<typeof summarize> {
+  private moduleLevelSummary(root: SyntaxNode, text: string): ReturnType<typeof summarize> {
     const out: ReturnType<typeof summarize> = { calls: [], spawns: [] };
+    if (!SPAWN_WORDS.test(text)) return out;
     for (const s of root.namedChildren) {
       if (!s || s.type === 'function_definition' || s.type === 'class_definition' || s.type === 'decorated_definition') continue;
       const t = s.text;
-      if (!/Thread|Timer|submit|map|start_new|executor|spawn|to_thread/.test(t)) continue;
+      if (!SPAWN_WORDS.test(t)) continue;
       const key = `module\n${t}`;
       const sum = this.summaries.get(key) ?? this.prevSummaries.get(key) ?? summarize(s, t);
       this.summaries.set(key, sum);
@@ -168,9 +174,10 @@ function lineOf(text: string, index: number): number {
   return n;
 }
 
+/** What a function walk depends on besides its own text (functions excluded: adding a def must not re-walk all). */
 function fingerprint(facts: ModuleFacts): string {
   const parts: string[] = [];
-  for (const s of facts.symbols.values()) parts.push(`${s.name}:${s.kind}:${s.ref ?? ''}`);
+  for (const s of facts.symbols.values()) if (s.kind !== 'function') parts.push(`${s.name}:${s.kind}:${s.ref ?? ''}`);
   for (const c of facts.classes.values()) parts.push(`class ${c.name}(${c.bases.join(',')})${[...c.attrs].join(',')}`);
-  return parts.sort().join(';');
+  return createHash('sha1').update(parts.sort().join(';')).digest('base64');
 }

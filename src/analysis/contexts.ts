@@ -98,8 +98,11 @@ export class ContextResolver {
   readonly contexts = new Map<FunctionInfo, Context[]>();
   readonly external: ExternalCall[] = [];
   private readonly work: [FunctionInfo, Context][] = [];
+  private readonly byQualName: Map<string, FunctionInfo>;
 
-  constructor(private readonly facts: ModuleFacts, private readonly summaryOf: (fn: FunctionInfo | null) => CallSummary) {}
+  constructor(private readonly facts: ModuleFacts, private readonly summaryOf: (fn: FunctionInfo | null) => CallSummary) {
+    this.byQualName = new Map(facts.functions.map(f => [f.qualName, f]));
+  }
 
   /** Adds a context to `fn`; returns false if an equivalent one is already there. */
   private add(fn: FunctionInfo, ctx: Context): void {
@@ -128,7 +131,7 @@ export class ContextResolver {
     this.spawnsFrom(null);
     for (const fn of this.facts.functions) this.spawnsFrom(fn);
     for (const e of extra) {
-      const fn = this.facts.functions.find(f => f.qualName === e.name);
+      const fn = this.byQualName.get(e.name);
       if (fn) this.add(fn, e.context);
     }
     // Follow calls from every concurrent sync function (async callers switch only at awaits:
@@ -165,7 +168,7 @@ export class ContextResolver {
         const nested = scope.nested.get(ref.name);
         if (nested) return [{ fn: nested, selfShared: false }];
       }
-      const top = this.facts.functions.find(f => f.qualName === ref.name);
+      const top = this.byQualName.get(ref.name);
       if (top) return [{ fn: top, selfShared: false }];
       const sym = this.facts.symbols.get(ref.name);
       if (sym?.kind === 'imported' && sym.ref && ctx.entry) this.external.push({ module: sym.ref, name: sym.origName ?? ref.name, context: { ...ctx, selfShared: false } });

@@ -78,15 +78,15 @@ function targetNames(t: SyntaxNode | null, out: SyntaxNode[]): void {
   } else if (t.type === 'list_splat_pattern') targetNames(t.namedChild(0), out);
 }
 
-export function collectModuleFacts(root: SyntaxNode): ModuleFacts {
+export function collectModuleFacts(root: SyntaxNode, source?: string): ModuleFacts {
   const facts: ModuleFacts = { symbols: new Map(), classes: new Map(), functions: [], lastImportLine: -1, firstCodeLine: 0, imports: new Set() };
   const classNames = new Set<string>();
   // Classes first, so `x = Cls()` is known to be an instance whatever the order.
-  for (const s of statements(root)) {
+  const top = statements(root);
+  for (const s of top) {
     const d = s.type === 'decorated_definition' ? s.childForFieldName('definition') : s;
     if (d?.type === 'class_definition') classNames.add(d.childForFieldName('name')?.text ?? '');
   }
-  const top = statements(root);
   // Docstring and __future__ imports must stay first.
   let i = 0;
   if (top[0]?.type === 'expression_statement' && top[0].namedChild(0)?.type === 'string') { facts.firstCodeLine = top[0].endPosition.row + 1; i = 1; }
@@ -164,7 +164,7 @@ export function collectModuleFacts(root: SyntaxNode): ModuleFacts {
     }
   };
   visit(top, 0);
-  indexFunctions(root, facts);
+  indexFunctions(top, facts, source);
   return facts;
 }
 
@@ -174,7 +174,11 @@ function decoratorsOf(stmt: SyntaxNode): SyntaxNode[] {
 }
 
 /** Every def in the module (methods, nested functions), and class attributes. */
-function indexFunctions(root: SyntaxNode, facts: ModuleFacts): void {
+// A def or class nested deeper than the first line of a function (cheap text test, so the walk can
+// skip the statements of the many functions that have none).
+const NESTED_DEF = /\n[ \t]+(?:async[ \t]+)?(?:def|class)[ \t]/;
+
+function indexFunctions(top: SyntaxNode[], facts: ModuleFacts, source?: string): void {
   const walk = (stmts: SyntaxNode[], cls: ClassInfo | undefined, parent: FunctionInfo | undefined, prefix: string) => {
     for (const s of stmts) {
       const def = s.type === 'decorated_definition' ? s.childForFieldName('definition') : s;
@@ -188,7 +192,7 @@ function indexFunctions(root: SyntaxNode, facts: ModuleFacts): void {
         facts.functions.push(fn);
         if (cls) cls.methods.set(name, fn);
         if (parent) parent.nested.set(name, fn);
-        walk(compoundBodies(def), undefined, fn, `${fn.qualName}.`);
+        if (source === undefined || NESTED_DEF.test(source.slice(def.startIndex, def.endIndex))) walk(compoundBodies(def), undefined, fn, `${fn.qualName}.`);
       } else if (def.type === 'class_definition') {
         const name = def.childForFieldName('name')?.text ?? '?';
         const sup = def.childForFieldName('superclasses');
@@ -211,7 +215,7 @@ function indexFunctions(root: SyntaxNode, facts: ModuleFacts): void {
       }
     }
   };
-  walk(statements(root), undefined, undefined, '');
+  walk(top, undefined, undefined, '');
 }
 
 /** Statements nested in a compound statement's blocks (one level). */
