@@ -58,6 +58,8 @@ export interface PanelPageHandle {
   send(message: HostToWebviewMessage): Promise<void>;
   /** CSP violations and uncaught page errors seen so far. */
   problems: string[];
+  /** A fresh page load with empty state and message log (cheaper than a new page per test). */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -91,6 +93,11 @@ export async function openPanel(browser: Browser, panel: PanelKind, viewport = {
       throw new Error(`the page did not post ${count} "${type}" message(s); got ${JSON.stringify(await posted())}`);
     },
     async send(message) { await page.evaluate(m => (globalThis as unknown as { postMessage(m: unknown, o: string): void }).postMessage(m, '*'), message); },
+    async reset() {
+      await page.evaluate('sessionStorage.clear()');
+      problems.length = 0;
+      await page.reload();
+    },
     async close() { await context.close(); fs.rmSync(dir, { recursive: true, force: true }); },
   };
   return handle;

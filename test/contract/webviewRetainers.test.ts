@@ -9,15 +9,15 @@ import { leakyGraph, syntheticGraph } from '../unit/webview/graphFixtures';
 import { WEBVIEW_PROTOCOL_VERSION } from '../../src/protocol/webview';
 
 let browser: Browser;
-before(async () => { await ensureBundles(); browser = await launchChromium(); });
-after(async () => { await browser?.close(); });
+let panel: PanelPageHandle;
+before(async () => { await ensureBundles(); browser = await launchChromium(); panel = await openPanel(browser, 'retainers'); });
+after(async () => { await panel?.close(); await browser?.close(); });
 
+/** Each test gets a fresh load of the one page of this file (empty state, empty message log). */
 async function withPanel(fn: (p: PanelPageHandle) => Promise<void>): Promise<void> {
-  const p = await openPanel(browser, 'retainers');
-  try {
-    await fn(p);
-    assert.deepEqual(p.problems, [], 'no CSP violation, page error or console error');
-  } finally { await p.close(); }
+  await panel.reset();
+  await fn(panel);
+  assert.deepEqual(panel.problems, [], 'no CSP violation, page error or console error');
 }
 
 const activeId = (p: PanelPageHandle) => p.page.evaluate('document.activeElement && document.activeElement.getAttribute("data-id")') as Promise<string | null>;

@@ -8,8 +8,9 @@ import { ensureBundles, launchChromium, openPanel, type PanelPageHandle } from '
 import type { TimelineState } from '../../src/protocol/webview';
 
 let browser: Browser;
-before(async () => { await ensureBundles(); browser = await launchChromium(); });
-after(async () => { await browser?.close(); });
+let panel: PanelPageHandle;
+before(async () => { await ensureBundles(); browser = await launchChromium(); panel = await openPanel(browser, 'timeline', { width: 1000, height: 500 }); });
+after(async () => { await panel?.close(); await browser?.close(); });
 
 const T0 = Date.UTC(2026, 10, 23, 21, 0, 0);
 const MB = 1024 * 1024;
@@ -26,12 +27,11 @@ function state(n = 30): TimelineState {
   return { workers: [{ id: '101', label: 'ForkPoolWorker-1 (101)' }, { id: '102', label: 'ForkPoolWorker-2 (102)' }], samples, markers, baseline: { t: T0 + 2000 } };
 }
 
+/** Each test gets a fresh load of the one page of this file (empty state, empty message log). */
 async function withPanel(fn: (p: PanelPageHandle) => Promise<void>): Promise<void> {
-  const p = await openPanel(browser, 'timeline', { width: 1000, height: 500 });
-  try {
-    await fn(p);
-    assert.deepEqual(p.problems, [], 'no CSP violation, page error or console error');
-  } finally { await p.close(); }
+  await panel.reset();
+  await fn(panel);
+  assert.deepEqual(panel.problems, [], 'no CSP violation, page error or console error');
 }
 
 /** y of the first and last point of a d3 line path (SVG y grows downwards). */
