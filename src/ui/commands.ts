@@ -43,7 +43,7 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     const procs = (await scanProcesses()).filter(p => isPython(p) && p.pid !== process.pid);
     const known = new Map(workers.all().map(r => [r.pid, r]));
     const rows: WorkerRow[] = procs.map(p => known.get(p.pid) ?? {
-      pid: p.pid, ppid: p.ppid, kind: 'python', role: 'process', roleLabel: p.argv.slice(1).find(a => !a.startsWith('-')) ?? p.comm,
+      pid: p.pid, ppid: p.ppid, kind: 'python', role: 'process', roleLabel: path.basename(p.argv.slice(1).find(a => !a.startsWith('-')) ?? p.comm),
       pool: null, workerName: null, rssBytes: p.rssBytes, state: (process.getuid?.() === 0 || process.getuid?.() === p.uid) ? 'injectable' : 'not-permitted',
       discovery: null, inspectorPort: null, children: [], commandLine: p.argv.join(' '),
     });

@@ -38,7 +38,10 @@ export async function showRetainers(extensionUri: vscode.Uri, s: Session, type: 
   }
   const { graph, definitions } = buildRetainerGraph(analysis, type, { source: `${s.label} · ${new Date().toLocaleTimeString()}` });
   attachSources(graph, definitions);
-  RetainersPanel.show(extensionUri, graph, callbacks(log, () => tmp));
+  const shown = RetainersPanel.show(extensionUri, graph, callbacks(log, () => tmp));
+  shown.setStatus(graph.paths.length
+    ? `${formatCount(graph.paths.reduce((n, p) => n + p.instanceCount, 0))} of ${formatCount(graph.instanceCount)} instances on the paths shown · snapshot of ${formatCount(analysis.snapshot.nodeCount)} objects`
+    : `No instance of ${type} is reachable from a root (garbage not yet collected, or none left).`);
   log.info(`retainers of ${type} in ${s.label}: ${graph.paths.length} paths, ${graph.nodes.length} nodes`);
   return graph;
 }

@@ -76,7 +76,8 @@ export class WorkersView implements vscode.TreeDataProvider<WorkerRow>, vscode.D
     const pool = r.pool ? ` · ${r.pool}` : '';
     const role = r.role === 'main' && r.kind === 'celery' ? 'main' : '';
     item.description = `${r.pid}${role ? ' · ' + role : ''}${pool} · ${STATE_TEXT[r.state]} · ${formatBytes(r.rssBytes)}`;
-    item.id = `worker-${r.pid}`;
+    // The id changes once pool children appear, so the main row opens expanded then.
+    item.id = `worker-${r.pid}${r.children.length ? '-pool' : ''}`;
     item.iconPath = new vscode.ThemeIcon(STATE_ICON[r.state]);
     item.contextValue = `worker.${r.kind}.${r.state}${r.children.length ? '.main' : ''}`;
     item.tooltip = new vscode.MarkdownString(

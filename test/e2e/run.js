@@ -85,6 +85,11 @@ async function uiPhase(browser, ctx) {
     } catch (e) {
       failed++; log(`  ✘ ui: ${check.name} - ${String(e && e.message || e).split('\n').slice(0, 4).join(' | ')}`);
       await page.screenshot({ path: path.join(SHOTS, `fail-${check.name.replace(/\W+/g, '_')}.png`) }).catch(() => { });
+      // What the workers said: the last lines of every log of the processes this run started.
+      for (const f of fs.readdirSync(ctx.tmp).filter(f => f.endsWith('.log') && f !== 'code-server.log')) {
+        const tail = fs.readFileSync(path.join(ctx.tmp, f), 'utf8').trim().split('\n').slice(-8).join('\n      ');
+        log(`    ${f}:\n      ${tail}`);
+      }
       if (check.fatal) break; // later checks need what this one set up
     }
   }

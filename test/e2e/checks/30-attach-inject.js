@@ -17,7 +17,7 @@ module.exports = {
     await page.getByRole('treeitem', { name: new RegExp(`pid ${kids[1]}, attached`) }).waitFor({ timeout: 90000 });
     // The Heap view now shows the injected worker: Payload's Δ is counted from the attach.
     const first = await until('Payload with a positive Δ after injection', async () => { const r = await heapRow(page, 'Payload'); return r && r.delta > 0 && r; }, 60000);
-    await until(`Payload Δ above ${first.delta}`, async () => { const r = await heapRow(page, 'Payload'); return r && r.delta > first.delta; }, 30000);
+    await until(`Payload Δ above ${first.delta}`, async () => { const r = await heapRow(page, 'Payload'); return r && r.delta > first.delta; }, 60000);
     ctx.injected = { main: worker.child.pid, child: kids[1] };
     await ctx.shot('heap-view-injected');
   },

@@ -18,7 +18,8 @@ module.exports = {
     const text = await offer.textContent();
     if (!text.includes(`pid ${replacement}`)) throw new Error(`offer names the wrong process: ${text}`);
     await ctx.shot('worker-gone');
-    await offer.getByRole('button', { name: 'Attach to replacement' }).click();
+    // dispatch: the toast may sit under the notification center's animation, which swallows pointer clicks
+    await offer.getByRole('button', { name: 'Attach to replacement' }).dispatchEvent('click');
     await page.getByRole('treeitem', { name: new RegExp(`pid ${replacement}, attached`) }).waitFor({ timeout: 90000 });
     await until('Heap view shows the replacement\'s counts', async () => !!(await heapRow(page, 'dict')), 30000);
   },

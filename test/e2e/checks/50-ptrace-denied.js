@@ -18,7 +18,7 @@ module.exports = {
     const qi = page.locator('.quick-input-widget');
     await qi.locator('input').fill('untraceable_worker');
     await qi.locator('.monaco-list-row', { hasText: `pid ${p.child.pid}` }).first().click();
-    const err = await notification(page, `pid ${p.child.pid}`, 90000);
+    const err = await notification(page, `Cannot attach to untraceable_worker.py (pid ${p.child.pid})`, 90000);
     const text = await err.textContent();
     if (!/ptrace|not permitted/i.test(text)) throw new Error(`error does not explain ptrace: ${text}`);
     await err.getByRole('button', { name: 'How to allow it' }).waitFor();

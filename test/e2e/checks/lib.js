@@ -59,10 +59,17 @@ async function heapRow(page, type) {
   return { count: num(m[1]), delta: m[2].startsWith('−') ? -num(m[2]) : num(m[2]), growing: /growing$/.test(name) };
 }
 
+/** A notification with `text`: as a toast, or else in the notification center (toasts can be hidden). */
 async function notification(page, text, timeout = 30000) {
   const msg = page.locator('.notification-list-item', { hasText: text }).first();
-  await msg.waitFor({ timeout });
-  return msg;
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeout) {
+    if (await msg.isVisible()) return msg;
+    const center = page.locator('.notifications-center');
+    if (!(await center.isVisible()) && Date.now() - t0 > 3000) await page.locator('#status\\.notifications').click().catch(() => { });
+    await new Promise(r => setTimeout(r, 500));
+  }
+  throw new Error(`no notification with "${text}" within ${timeout / 1000}s`);
 }
 
 module.exports = { childrenOf, until, openWorkerLens, runCommand, clickInline, heapRow, notification };

@@ -1,0 +1,35 @@
+// Issue 7: from the Heap view, "Show Retainers" on the leaked type opens the Retainers panel; its
+// SVG has the root `leaky_storage` connected to Payload; clicking the root opens tasks.py at the
+// definition of leaky_storage.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { until, openWorkerLens } = require('./lib');
+
+module.exports = {
+  name: 'retainers',
+  order: 25,
+  async run(page, ctx) {
+    if (!ctx.agentWorker) throw new Error('needs the attach-agent check first');
+    await openWorkerLens(page);
+    const payload = page.getByRole('treeitem', { name: /^Payload: / }).first();
+    await payload.click({ button: 'right' });
+    await page.locator('.context-view .monaco-menu').getByRole('menuitem', { name: 'Show Retainers' }).click();
+    const frame = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    const root = frame.locator('svg g.node.root[data-label="leaky_storage"]').first();
+    await root.waitFor({ timeout: 90000 });
+    const rootId = await root.getAttribute('data-id');
+    const targets = await frame.locator(`svg g.edge[data-from="${rootId}"]`).evaluateAll(es => es.map(e => e.getAttribute('data-to')));
+    const types = [];
+    for (const id of targets) types.push(await frame.locator(`svg g.node[data-id="${id}"]`).getAttribute('data-type'));
+    if (!types.includes('Payload')) throw new Error(`leaky_storage connects to ${types.join(', ') || 'nothing'}, not Payload`);
+    const count = await frame.locator('svg g.node.target[data-type="Payload"]').count();
+    if (!count) throw new Error('no Payload target node');
+    await ctx.shot('retainers-panel');
+    // Click the root: tasks.py opens at `leaky_storage = []`.
+    const want = fs.readFileSync(path.join(ctx.workspace, 'tasks.py'), 'utf8').split('\n').findIndex(l => /^leaky_storage\s*=/.test(l)) + 1;
+    await root.click();
+    await page.locator('.tabs-container .tab.active', { hasText: 'tasks.py' }).waitFor({ timeout: 30000 });
+    await until(`cursor on line ${want}`, async () => /Ln (\d+),/.exec(await page.locator('.statusbar').textContent() || '')?.[1] === String(want), 15000);
+  },
+};
