@@ -41,14 +41,18 @@ function newLockEdits(src: SourceLines, facts: ModuleFacts, f: RawFinding, name:
   const bound = [...facts.imports].some(i => i === `${mod}=${mod}`);
   const sym = f.state.globalName ? facts.symbols.get(f.state.globalName) : undefined;
   const afterImports = facts.lastImportLine >= 0 ? facts.lastImportLine + 1 : facts.firstCodeLine;
+  const importAt = facts.lastPlainImportLine >= 0 ? facts.lastPlainImportLine + 1 : afterImports;
   const at = (line: number) => ({ line, character: 0 });
   const decl = `${name} = ${mod}.Lock()`;
   const { eol } = src;
   // Place the lock right after the state it guards when that is a module-level definition.
   if (sym && (sym.kind === 'var' || sym.kind === 'instance' || sym.kind === 'class') && sym.endLine + 1 > afterImports) {
     const edits: TextEdit[] = [{ range: { start: at(sym.endLine + 1), end: at(sym.endLine + 1) }, newText: decl + eol }];
-    if (!bound) edits.unshift({ range: { start: at(afterImports), end: at(afterImports) }, newText: `import ${mod}${eol}` });
+    if (!bound) edits.unshift({ range: { start: at(importAt), end: at(importAt) }, newText: `import ${mod}${eol}` });
     return edits;
+  }
+  if (!bound && importAt !== afterImports) {
+    return [{ range: { start: at(importAt), end: at(importAt) }, newText: `import ${mod}${eol}` }, { range: { start: at(afterImports), end: at(afterImports) }, newText: `${eol}${decl}${eol}` }];
   }
   return [{ range: { start: at(afterImports), end: at(afterImports) }, newText: `${bound ? '' : `import ${mod}${eol}`}${eol}${decl}${eol}` }];
 }

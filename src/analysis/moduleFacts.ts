@@ -47,8 +47,10 @@ export interface ModuleFacts {
   symbols: Map<string, ModuleSymbol>;
   classes: Map<string, ClassInfo>;
   functions: FunctionInfo[];
-  /** Line after the last top-level import (-1: none), for inserting `import threading`. */
+  /** Last line of the last top-level import (-1: none). */
   lastImportLine: number;
+  /** Last line of the last top-level plain `import x` (-1: none): `import threading` goes after it, with its peers. */
+  lastPlainImportLine: number;
   /** First line where code may be inserted (after docstring and `from __future__`). */
   firstCodeLine: number;
   /** `threading` / `asyncio` bound to the module itself. */
@@ -79,7 +81,7 @@ function targetNames(t: SyntaxNode | null, out: SyntaxNode[]): void {
 }
 
 export function collectModuleFacts(root: SyntaxNode, source?: string): ModuleFacts {
-  const facts: ModuleFacts = { symbols: new Map(), classes: new Map(), functions: [], lastImportLine: -1, firstCodeLine: 0, imports: new Set() };
+  const facts: ModuleFacts = { symbols: new Map(), classes: new Map(), functions: [], lastImportLine: -1, lastPlainImportLine: -1, firstCodeLine: 0, imports: new Set() };
   const classNames = new Set<string>();
   // Classes first, so `x = Cls()` is known to be an instance whatever the order.
   const top = statements(root);
@@ -104,7 +106,7 @@ export function collectModuleFacts(root: SyntaxNode, source?: string): ModuleFac
       const end = s.endPosition.row;
       switch (s.type) {
         case 'import_statement':
-          if (depth === 0) facts.lastImportLine = Math.max(facts.lastImportLine, end);
+          if (depth === 0) { facts.lastImportLine = Math.max(facts.lastImportLine, end); facts.lastPlainImportLine = Math.max(facts.lastPlainImportLine, end); }
           for (const n of s.namedChildren) {
             if (!n) continue;
             if (n.type === 'aliased_import') {

@@ -140,3 +140,12 @@ def c():
   // The lock that already guards n is offered for c.
   assert.ok(r.findings[1].fixes.some(f => f.title.includes('with lock:')), r.findings[1].fixes.map(f => f.title).join());
 });
+
+test('lintFiles: a file that cannot be read is reported for itself and the others are still analysed', async () => {
+  const { lintFiles } = await import('../../../src/analysis/project');
+  const path = await import('node:path');
+  const good = path.resolve(__dirname, '../../../../examples/celery-leaky/tasks.py');
+  const results = await lintFiles(['/nonexistent/workerlens/gone.py', good]);
+  assert.match(results[0].error ?? '', /cannot read: ENOENT/);
+  assert.deepEqual(results[1].findings.map(f => f.rule), ['WL101', 'WL102']);
+});
