@@ -134,6 +134,30 @@ test('2,000 nodes: folded into "+N more" groups, expanding a group draws more', 
   assert.ok(await page.locator('svg g.node:not(.more)').count() > before);
 }));
 
+test('zoom and pan: the wheel scales the viewport, a drag moves it, Fit brings the graph back', () => withPanel(async p => {
+  await p.waitFor('ready');
+  await p.send({ type: 'retainers/graph', graph: leakyGraph() });
+  const page = p.page;
+  await page.locator('svg g.node').first().waitFor();
+  const transform = () => page.locator('svg g.viewport').getAttribute('transform');
+  const scale = async () => Number((/scale\(([\d.]+)/.exec((await transform()) ?? '') ?? [0, 1])[1]);
+  const fitted = await transform();
+  const k0 = await scale();
+  const box = (await page.locator('#graph').boundingBox())!;
+  await page.mouse.move(box.x + 40, box.y + 40);
+  await page.mouse.wheel(0, -400);
+  await page.waitForFunction(`document.querySelector('svg g.viewport').getAttribute('transform') !== ${JSON.stringify(fitted)}`);
+  assert.ok(await scale() > k0, 'wheel up zooms in');
+  const zoomed = await transform();
+  await page.mouse.move(box.x + 30, box.y + box.height - 30);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 130, box.y + box.height - 80, { steps: 4 });
+  await page.mouse.up();
+  assert.notEqual(await transform(), zoomed, 'drag pans');
+  await page.locator('#fit').click();
+  assert.equal(await transform(), fitted);
+}));
+
 test('bad data: a one-line error in the panel and an error message to the host; good data clears it', () => withPanel(async p => {
   await p.waitFor('ready');
   const bad = leakyGraph();
