@@ -1,7 +1,9 @@
 // ModuleAnalyzer behaviour: contexts, suppression, settings, per-function caching, syntax-error recovery.
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ModuleAnalyzer, mayBeConcurrent } from '../../../src/analysis/analyzer';
+import { lintFiles } from '../../../src/analysis/project';
 import { PythonParser } from '../../../src/analysis/python';
 import { ruleHelpUri } from '../../../src/analysis/rules';
 
@@ -142,8 +144,6 @@ def c():
 });
 
 test('lintFiles: a file that cannot be read is reported for itself and the others are still analysed', async () => {
-  const { lintFiles } = await import('../../../src/analysis/project');
-  const path = await import('node:path');
   const good = path.resolve(__dirname, '../../../../examples/celery-leaky/tasks.py');
   const results = await lintFiles(['/nonexistent/workerlens/gone.py', good]);
   assert.match(results[0].error ?? '', /cannot read: ENOENT/);
