@@ -12,6 +12,7 @@ import { growthDetector } from './ui/growthDetector';
 import { AllocationsView } from './ui/allocationsView';
 import { TasksView } from './ui/tasksView';
 import { SnapshotEditorProvider } from './ui/snapshotEditor';
+import { TimelineController } from './ui/timeline';
 
 /** What activate() returns: the live parts, for the extension-host integration tests. */
 export interface WorkerLensApi { sessions: SessionManager; workers: WorkersView; heap: HeapView; allocations: AllocationsView }
@@ -54,6 +55,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
     workers.onDidRefresh(updateStatus),
     followReplacements(workers, sessions, heap, log),
   );
+  const timeline = new TimelineController(context.extensionUri, sessions, log);
+  context.subscriptions.push(timeline, vscode.commands.registerCommand('workerLens.showTimeline', () => timeline.show()),
+    heap.onDidSetBaseline(at => timeline.baseline(`baseline ${new Date(at).toLocaleTimeString()}`)));
   const snapshots = SnapshotEditorProvider.register(context, log);
   context.subscriptions.push(vscode.commands.registerCommand('workerLens.snapshot.chooseType', () => snapshots.chooseType()));
   registerCommands(context, { extensionUri: context.extensionUri, log, workers, heap, sessions, allocations });

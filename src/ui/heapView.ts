@@ -43,6 +43,9 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
   private readonly sourceChanged = new vscode.EventEmitter<HeapSource | undefined>();
   /** The worker shown changed (attach, select, detach): the Tasks view and the timeline follow. */
   readonly onDidChangeSource = this.sourceChanged.event;
+  private readonly baselineSet = new vscode.EventEmitter<number>();
+  /** The user set a baseline (ms since epoch): the timeline marks it. */
+  readonly onDidSetBaseline = this.baselineSet.event;
 
   constructor(private readonly log: vscode.LogOutputChannel, private readonly detectGrowth: GrowthDetector) {
     this.subs.push(vscode.workspace.onDidChangeConfiguration(e => { if (e.affectsConfiguration('workerLens.heap.refreshInterval')) this.reschedule(); }));
@@ -83,6 +86,7 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
   setBaseline(): void {
     this.baseline = indexCounts(this.latest);
     this.baselineAt = Date.now();
+    this.baselineSet.fire(this.baselineAt);
     this.changed.fire(undefined);
     this.updateMessage();
   }
@@ -170,6 +174,7 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
     this.changed.dispose();
     this.refreshed.dispose();
     this.sourceChanged.dispose();
+    this.baselineSet.dispose();
     for (const s of this.subs) s.dispose();
   }
 }
