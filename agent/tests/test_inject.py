@@ -49,7 +49,11 @@ class InjectBusyTest(unittest.TestCase):
 
     def test_busy_process_many_injections(self):
         ports = set()
+        tasks = "/proc/%d/task" % self.target.pid
         for i in range(ROUNDS):
+            # Let the previous round's agent connection threads finish exiting: gdb 13 attaching while
+            # a thread exits was seen to hang (the injector then times out cleanly; see the report).
+            wait_for(lambda: len(os.listdir(tasks)) <= 2 or None, 10, "agent threads to settle")
             # --force: a real gdb injection every round (the payload restarts the agent)
             code, info, err = inject(self.box, self.target.pid, "--force")
             self.assertEqual(code, 0, "round %d: %s" % (i, err))

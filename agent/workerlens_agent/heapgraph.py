@@ -199,7 +199,12 @@ def capture_threads(agent_idents):
 
 def build(threads, id_map, progress=None, exclude=()):
     """The whole graph; `threads` from capture_threads (taken before fork), `id_map` an IdMap."""
-    tracked = gc.get_objects()  # first: none of the walk's own containers exist yet
+    # Listed here, before _build's frame exists: its closure cells (index, objs...) are created
+    # on entry and must not be part of the heap being described.
+    return _build(gc.get_objects(), threads, id_map, progress, exclude)
+
+
+def _build(tracked, threads, id_map, progress, exclude):
     g = Graph()
     s = g.s
     sizer = SizeOf()
@@ -536,7 +541,7 @@ def _gc_roots(g, n_synthetic, syn):
         pos += necount[k]
     first[n] = pos
     seen = bytearray(n)
-    eto = g.eto
+    eto, etype = g.eto, g.etype
     stack = []
     for k in range(n_synthetic):
         seen[k] = 1
@@ -550,7 +555,7 @@ def _gc_roots(g, n_synthetic, syn):
             k = stack.pop()
             for e in range(first[k], first[k + 1]):
                 t = eto[e]
-                if not seen[t]:
+                if not seen[t] and etype[e] != E_WEAK:  # DevTools ignores weak edges for distances
                     seen[t] = 1
                     stack.append(t)
 
@@ -558,8 +563,9 @@ def _gc_roots(g, n_synthetic, syn):
     roots = []
     # prefer nodes nothing points at; then one member of each remaining unreachable cycle
     indeg = bytearray(n)
-    for t in eto:
-        indeg[t] = 1
+    for t, et in zip(eto, etype):
+        if et != E_WEAK:
+            indeg[t] = 1
     for pass_ in (0, 1):
         k = seen.find(0, n_synthetic)
         while k != -1:

@@ -27,7 +27,10 @@ export interface ObjectCount {
   type: string;          // __qualname__ of the type, e.g. "Payload", "dict"
   module: string;        // __module__ of the type, e.g. "tasks", "builtins"
   count: number;
-  size: number;          // sum of sys.getsizeof-equivalent shallow sizes (bytes), computed without user code
+  /** Shallow bytes, computed without user code: exact for fixed-size types (instances: count x size);
+   *  for variable-size containers (dict, list, tuple, str...) count x the mean of a random sample,
+   *  unless `exactSizes` was asked for. */
+  size: number;
 }
 
 export interface GetObjectCountsParams {
@@ -35,6 +38,8 @@ export interface GetObjectCountsParams {
   collect?: boolean;
   /** Keep only the N types with most instances (default: all). */
   limit?: number;
+  /** Exact sizes for variable-size types too (one more pass per such type: slower). Default false. */
+  exactSizes?: boolean;
 }
 
 export interface GetObjectCountsResult {
@@ -61,7 +66,30 @@ export interface ProcessInfo {
   startedAt: number;       // agent start, unix seconds
   agentVersion: string;
   injected: boolean;       // true when the agent arrived by gdb / sys.remote_exec
+  /** How the last heap snapshot was taken (null before the first one). */
+  snapshotMode?: SnapshotMode | null;
 }
+
+/** 'fork': walked in a copy-on-write child (worker paused only for fork()); 'in-process': fallback. */
+export type SnapshotMode = 'fork' | 'in-process';
+
+/** What HeapProfiler.takeHeapSnapshot returns after the last chunk (CDP returns {}; these are extra). */
+export interface TakeHeapSnapshotResult {
+  mode: SnapshotMode;
+  pauseMs: number;         // fork() time, or the whole walk in-process
+  nodeCount: number;
+  edgeCount: number;
+  wallMs: number;
+}
+
+/** stdout of `python3 -m workerlens_agent inject PID --json` on success (one line). */
+export type InjectResult = DiscoveryFile & { alreadyRunning?: boolean };
+
+/** stdout of the injector on failure, with a non-zero exit and one line on stderr. */
+export interface InjectFailure {
+  error: { code: InjectErrorCode; message: string; hint: string };
+}
+export type InjectErrorCode = 'no-gdb' | 'ptrace-denied' | 'not-python' | 'unsupported-version' | 'timeout' | 'not-found' | 'failed';
 
 export interface StackFrame {
   functionName: string;
