@@ -44,14 +44,14 @@ test('json lists every corpus finding with 1-based positions and related locatio
   assert.equal(r.code, 1);
   const j = JSON.parse(r.out) as { findings: { path: string; rule: string; line: number; column: number; related: { line: number }[]; helpUri: string }[]; filesChecked: number };
   assert.equal(j.filesChecked, 12);
-  assert.equal(j.findings.length, 36);
+  assert.equal(j.findings.length, 37);
   const count = j.findings.find(f => f.path === 'test/fixtures/races/celery_counters.py' && f.line === 46)!;
   assert.equal(count.rule, 'WL101');
   assert.equal(count.column, 5);
   assert.match(count.helpUri, /#wl101-/);
-  const price = j.findings.find(f => f.path === 'test/fixtures/races/cache_checks.py' && f.line === 26)!;
+  const price = j.findings.find(f => f.path === 'test/fixtures/races/cache_checks.py' && f.line === 27)!;
   assert.equal(price.rule, 'WL102');
-  assert.equal(price.related[0].line, 25);
+  assert.equal(price.related[0].line, 26);
 });
 
 test('sarif 2.1.0: rules with helpUri, relative URIs, 1-based regions, related locations', async () => {
@@ -69,7 +69,7 @@ test('sarif 2.1.0: rules with helpUri, relative URIs, 1-based regions, related l
     assert.match(rule.helpUri, /^https:\/\/.*#wl1\d\d-/);
   }
   assert.equal(run.originalUriBaseIds['%SRCROOT%'].uri, `file://${root}/`);
-  assert.equal(run.results.length, 38);
+  assert.equal(run.results.length, 39);
   const res = run.results.find((x: { locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }) =>
     x.locations[0].physicalLocation.artifactLocation.uri === 'examples/celery-leaky/tasks.py' && x.locations[0].physicalLocation.region.startLine === 53);
   assert.ok(res, 'tasks.py:53 result');
