@@ -99,7 +99,7 @@ async function uiPhase(browser, ctx) {
 (async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'workerlens-e2e-'));
-  const ctx = { tmp, log, root, stack };
+  const ctx = { tmp, log, root, stack, shotsDir: SHOTS };
   let browser;
   const cleanup = async () => {
     if (browser) await browser.close().catch(() => { });
