@@ -72,7 +72,13 @@ def main_wrapper(agent_dir, err_path, force):
     try:
         if agent_dir not in sys.path:
             sys.path.append(agent_dir)  # appended: never shadow the host's own modules
-        run(force=force)
+        a = run(force=force)
+        log = os.environ.get("WORKERLENS_DEBUG_LOG")
+        if log:  # diagnostics for the injection tests: one line per payload execution
+            import threading
+            with open(log, "a") as f:
+                f.write("%.6f thread=%s port=%s token=%s\n" % (__import__("time").time(), threading.current_thread().name,
+                                                              a.server.port, a.token))
     except BaseException as e:  # noqa: B902 - nothing may escape into the host
         try:
             with open(err_path, "w") as f:

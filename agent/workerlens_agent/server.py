@@ -96,12 +96,21 @@ class Connection(object):
         self.send_raw(ws.encode_frame(ws.OP_TEXT, text.encode("utf-8")))
 
     def close(self):
+        """Called by the connection's own thread only (see shutdown)."""
         with self.send_lock:
             if self.closed:
                 return
             self.closed = True
         try:
             self.sock.close()
+        except Exception:
+            pass
+
+    def shutdown(self):
+        """From another thread: wake the connection's thread without freeing its fd. Closing an fd that
+        another thread is blocked on lets a new socket reuse the number under that thread's feet."""
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
         except Exception:
             pass
 
@@ -262,6 +271,18 @@ class Server(object):
 
     def _accept_loop(self):
         self.agent.register_thread()
+        try:
+            self._accept_until_stopped()
+        finally:
+            # only this thread closes the listening socket: stop() merely shuts it down, so the fd
+            # number cannot be reused by a newer agent's socket while accept() still holds it here
+            try:
+                self.sock.close()
+            except Exception:
+                pass
+            self.agent.unregister_thread()
+
+    def _accept_until_stopped(self):
         while not self._stopped:
             try:
                 conn, _addr = self.sock.accept()
@@ -271,6 +292,12 @@ class Server(object):
                 originals().sleep(0.05)
                 continue
             except Exception:
+                return
+            if self._stopped:
+                try:
+                    conn.close()
+                except Exception:
+                    pass
                 return
             try:
                 with self._lock:
@@ -303,17 +330,13 @@ class Server(object):
     def stop(self):
         self._stopped = True
         try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except Exception:
-            pass
-        try:
-            self.sock.close()
+            self.sock.shutdown(socket.SHUT_RDWR)  # accept() fails from now on; its thread closes
         except Exception:
             pass
         with self._lock:
             conns = list(self._connections)
         for c in conns:
-            c.close()
+            c.shutdown()
 
     def abandon_after_fork(self):
         """In a forked child: drop the inherited fds without touching the parent's sockets."""
