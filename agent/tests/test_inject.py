@@ -80,8 +80,18 @@ class InjectBusyTest(unittest.TestCase):
 
     @unittest.skipUnless(os.getuid() == 0 and shutil.which("setpriv"), "needs root and setpriv")
     def test_ptrace_denied_for_another_user(self):
-        code, info, err = inject(self.box, self.target.pid,
-                                 prefix=["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        # the unprivileged injector needs an interpreter it may execute (pyenv's live under /root)
+        py = sys.executable
+        nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+        if subprocess.call(nobody + [py, "-c", "import workerlens_agent"], env=self.box.env(),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) != 0:
+            py = "/usr/bin/python3"
+            if subprocess.call(nobody + [py, "-c", "import workerlens_agent"], env=self.box.env(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) != 0:
+                self.skipTest("user nobody can run neither %s nor /usr/bin/python3 with the agent" % sys.executable)
+        cmd = nobody + [py, "-m", "workerlens_agent", "inject", str(self.target.pid), "--json"]
+        p = subprocess.run(cmd, env=self.box.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        code, info, err = p.returncode, json.loads(p.stdout.decode()), p.stderr.decode()
         self.assertEqual(code, 1)
         self.assertEqual(info["error"]["code"], "ptrace-denied")
         self.assertIn("ptrace_scope", info["error"]["hint"])

@@ -30,6 +30,16 @@ class Session(object):
         except Exception:
             self.disposed = True
 
+    def send_event_json(self, data):
+        """An event already serialised as JSON bytes (snapshot chunks built by the fork child)."""
+        if self.disposed:
+            return
+        try:
+            from . import websocket as ws
+            self.conn.send_raw(ws.encode_frame(ws.OP_TEXT, data))
+        except Exception:
+            self.disposed = True
+
     def handle_text(self, raw):
         msg_id = None
         try:

@@ -25,6 +25,7 @@ _json_str = json.encoder.encode_basestring_ascii  # C; resolved up front: no imp
 
 # pipe records from the child: 1-byte tag + 4-byte length + payload
 T_CHUNK, T_PROGRESS, T_IDS, T_DONE, T_ERROR = b"C", b"P", b"I", b"D", b"E"
+_CHUNK_HEAD = b'{"method":"HeapProfiler.addHeapSnapshotChunk","params":{"chunk":'
 
 
 def meta():
@@ -123,7 +124,7 @@ def take(agent, session, report_progress=False):
     o = originals()
     result = None
     if mode != "inprocess" and o.fork is not None:
-        result = _take_forked(agent, threads, progress, chunk)
+        result = _take_forked(agent, threads, progress, chunk, session.send_event_json)
     if result is None:
         result = _take_in_process(agent, threads, progress, chunk)
     agent.snapshot_mode = result["mode"]
@@ -176,7 +177,9 @@ def _child(w, agent, threads):
             write_all(_record(T_PROGRESS, struct.pack("!QQ", done, total)))
 
         g = heapgraph.build(threads, agent.heap_ids, progress)
-        out = _Buffered(lambda text: write_all(_record(T_CHUNK, text.encode("utf-8"))))
+        # the child serialises whole CDP events: the parent only frames and forwards bytes, so the
+        # worker's GIL is barely touched while a large snapshot streams
+        out = _Buffered(lambda text: write_all(_record(T_CHUNK, _CHUNK_HEAD + _json_str(text).encode("ascii") + b"}}")))
         write_json(g, out)
         out.flush()
         addrs, tags, next_id = g.ids_out
@@ -192,7 +195,7 @@ def _child(w, agent, threads):
             os._exit(1)
 
 
-def _take_forked(agent, threads, progress, chunk):
+def _take_forked(agent, threads, progress, chunk, raw_chunk=None):
     o = originals()
     r, w = os.pipe()
     t0 = time.perf_counter()
@@ -232,7 +235,10 @@ def _take_forked(agent, threads, progress, chunk):
                 except EOFError:
                     break
                 if tag == T_CHUNK:
-                    chunk(payload.decode("utf-8"))
+                    if raw_chunk is not None:
+                        raw_chunk(payload)
+                    else:  # callers without a socket (tests) get the chunk text back
+                        chunk(json.loads(payload.decode("ascii"))["params"]["chunk"])
                 elif tag == T_PROGRESS:
                     progress(*struct.unpack("!QQ", payload))
                 elif tag == T_IDS:
