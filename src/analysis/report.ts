@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DOCS_URL, RULES, RULE_IDS, ruleHelpUri } from './rules';
+import { RULES, RULE_IDS, ruleHelpUri } from './rules';
 import { FileResult } from './project';
 
 export interface ReportInput { results: FileResult[]; baseDir: string; version: string }
@@ -68,13 +68,14 @@ export function formatSarif({ results, baseDir, version }: ReportInput): string 
     runs: [{
       tool: {
         driver: {
-          name: 'Worker Lens', semanticVersion: version, version, informationUri: DOCS_URL,
+          name: 'Worker Lens', semanticVersion: version, version,
           rules: RULE_IDS.map(id => ({
             id, name: RULES[id].name,
             shortDescription: { text: RULES[id].title },
             fullDescription: { text: RULES[id].description },
-            help: { text: `${RULES[id].description} See ${ruleHelpUri(id)}`, markdown: `${RULES[id].description}\n\n[Documentation](${ruleHelpUri(id)})` },
-            helpUri: ruleHelpUri(id),
+            // No public docs site: the help text itself is what code scanning shows; the README
+            // section is named for readers of the installed package.
+            help: { text: `${RULES[id].description} (Worker Lens ${ruleHelpUri(id)})`, markdown: `${RULES[id].description}\n\nMore: Worker Lens \`${ruleHelpUri(id)}\`` },
             defaultConfiguration: { level: 'warning' },
             properties: { tags: ['concurrency', 'race-condition', 'correctness'], precision: 'medium', 'problem.severity': 'warning' },
           })),

@@ -1,8 +1,8 @@
 // Rule catalogue: stable codes, names and where their documentation lives (README anchors).
 import { RuleId } from './types';
 
-/** Base of the documentation links; each rule has an anchor in README.md under "Race-risk rules". */
-export const DOCS_URL = 'https://example.invalid/workerlens';
+/** Each rule is documented in README.md under "Race-risk rules", at its anchor. */
+export const DOCS_FILE = 'README.md';
 
 export interface RuleInfo {
   id: RuleId;
@@ -50,6 +50,11 @@ export const RULES: Record<RuleId, RuleInfo> = {
 
 export const RULE_IDS = Object.keys(RULES) as RuleId[];
 
-export function ruleHelpUri(id: RuleId): string {
-  return `${DOCS_URL}#${RULES[id].anchor}`;
+/**
+ * Link to a rule's documentation: `base` is where README.md is (the editor passes the installed
+ * extension's README URI, the CLI the README beside its bundle); without one, a path relative to
+ * the Worker Lens installation.
+ */
+export function ruleHelpUri(id: RuleId, base: string = DOCS_FILE): string {
+  return `${base}#${RULES[id].anchor}`;
 }

@@ -5,10 +5,14 @@ import { Finding } from '../analysis/types';
 
 export const SOURCE = 'Worker Lens';
 
+/** URI of the installed extension's README (set from the client's initializationOptions). */
+let docsBase: string | undefined;
+export function setDocsBase(uri: string | undefined): void { docsBase = uri; }
+
 export function toDiagnostic(uri: string, f: Finding): Diagnostic {
   return {
     range: f.range, severity: DiagnosticSeverity.Warning, source: SOURCE, code: f.rule,
-    codeDescription: { href: ruleHelpUri(f.rule) },
+    ...(docsBase ? { codeDescription: { href: ruleHelpUri(f.rule, docsBase) } } : {}),
     message: f.message,
     relatedInformation: f.related.map(r => ({ location: { uri, range: r.range }, message: r.message })),
     data: { state: f.state, fn: f.functionName },
@@ -45,7 +49,7 @@ export function hoverAt(findings: Finding[], p: Position): Hover | null {
     range: hits[0].range,
     contents: {
       kind: MarkupKind.Markdown,
-      value: rules.map(id => `**Worker Lens ${id}: ${RULES[id].title}**\n\n${RULES[id].description}\n\n[Why, and how to fix it](${ruleHelpUri(id)})`).join('\n\n---\n\n'),
+      value: rules.map(id => `**Worker Lens ${id}: ${RULES[id].title}**\n\n${RULES[id].description}\n\n${docsBase ? `[Why, and how to fix it](${ruleHelpUri(id, docsBase)})` : `Why, and how to fix it: ${ruleHelpUri(id)} in the Worker Lens folder`}`).join('\n\n---\n\n'),
     },
   };
 }

@@ -9,7 +9,7 @@ import { Entry, listPythonFiles, lintFiles } from '../analysis/project';
 import { PythonParser } from '../analysis/python';
 import { RULE_IDS } from '../analysis/rules';
 import { Finding } from '../analysis/types';
-import { codeActions, hoverAt, toDiagnostic } from './convert';
+import { codeActions, hoverAt, setDocsBase, toDiagnostic } from './convert';
 import { AnalyzedDocument } from './document';
 
 export interface RaceSettings {
@@ -141,7 +141,9 @@ export function startServer(connection: Connection): void {
   connection.onInitialize(params => {
     canPullConfig = !!params.capabilities.workspace?.configuration;
     canProgress = !!params.capabilities.window?.workDoneProgress;
-    settings = sanitize((params.initializationOptions as { races?: unknown } | undefined)?.races);
+    const init = params.initializationOptions as { races?: unknown; docsUri?: unknown } | undefined;
+    settings = sanitize(init?.races);
+    setDocsBase(typeof init?.docsUri === 'string' ? init.docsUri : undefined);
     folders = (params.workspaceFolders ?? []).map(f => uriToPath(f.uri)).filter((p): p is string => !!p);
     if (!folders.length && params.rootUri) { const p = uriToPath(params.rootUri); if (p) folders = [p]; }
     return {

@@ -18,7 +18,8 @@ export async function startLanguageClient(context: vscode.ExtensionContext, log:
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: 'file', language: 'python' }, { scheme: 'untitled', language: 'python' }],
     synchronize: { configurationSection: 'workerLens', fileEvents: watcher },
-    initializationOptions: { races: raceSettings() },
+    // Rule links open the README shipped with the extension (its "Race-risk rules" section).
+    initializationOptions: { races: raceSettings(), docsUri: vscode.Uri.joinPath(context.extensionUri, 'README.md').toString() },
     outputChannel: log,
     // The server logs analysis failures and keeps running; do not pop up the output on every one.
     revealOutputChannelOn: RevealOutputChannelOn.Never,
