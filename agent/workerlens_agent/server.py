@@ -285,7 +285,10 @@ class Server(object):
     def _accept_until_stopped(self):
         while not self._stopped:
             try:
-                conn, _addr = self.sock.accept()
+                # _accept() + the original class: socket.accept() would wrap the fd in the module's
+                # (possibly gevent-patched) socket class, which only runs when the hub does
+                fd, _addr = self.sock._accept()
+                conn = originals().socket(self.sock.family, self.sock.type, self.sock.proto, fileno=fd)
             except OSError as e:
                 if self._stopped or e.errno in (errno.EBADF, errno.EINVAL):
                     return
