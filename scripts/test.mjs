@@ -21,12 +21,12 @@ const summary = [];
 const t0 = Date.now();
 const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(0)}s]`;
 
-/** Runs a command, echoing its output, and returns {code, out}. */
-function run(cmd, args, opts = {}) {
+/** Runs a command, echoing its output unless `quiet`, and returns {code, out}. */
+function run(cmd, args, opts = {}, quiet = false) {
   return new Promise(resolve => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
     let out = '';
-    const onData = d => { out += d; process.stdout.write(d); };
+    const onData = d => { out += d; if (!quiet) process.stdout.write(d); };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.on('close', code => resolve({ code: code ?? 1, out }));
@@ -77,21 +77,33 @@ function interpreters() {
   return [...found.values()];
 }
 
+/** One interpreter's unittest run; output is buffered and printed whole (suites run two at a time). */
+async function agentSuite(py) {
+  let version = '?';
+  try { version = execFileSync(py, ['-c', 'import platform;print(platform.python_version())'], { encoding: 'utf8' }).trim(); } catch { return null; }
+  const r = await run(py, ['-m', 'unittest', 'discover', '-s', 'agent/tests', '-t', 'agent', '-v'], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } }, true);
+  return { suite: `agent (python ${version}, ${py})`, ...r };
+}
+
+function countAgent({ suite, code, out }) {
+  console.log(`\n=== ${stamp()} ${suite}\n${out}`);
+  const ran = +((/^Ran (\d+) tests?/m.exec(out) ?? [0, 0])[1]);
+  const m = /^FAILED \((.*)\)/m.exec(out);
+  let failed = 0, skipped = 0;
+  if (m) for (const part of m[1].split(',')) { const [k, v] = part.trim().split('='); if (k === 'failures' || k === 'errors' || k === 'unexpected_successes') failed += +v; if (k === 'skipped') skipped += +v; }
+  const okSkip = /^OK \(.*skipped=(\d+)/m.exec(out); if (okSkip) skipped = +okSkip[1];
+  if (code !== 0 && failed === 0) failed = 1;
+  count(suite, Math.max(0, ran - failed - skipped), failed, skipped);
+}
+
 async function agentTests() {
-  for (const py of interpreters()) {
-    let version = '?';
-    try { version = execFileSync(py, ['-c', 'import platform;print(platform.python_version())'], { encoding: 'utf8' }).trim(); } catch { continue; }
-    const suite = `agent (python ${version}, ${py})`;
-    console.log(`\n=== ${stamp()} ${suite}`);
-    const r = await run(py, ['-m', 'unittest', 'discover', '-s', 'agent/tests', '-t', 'agent', '-v'], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
-    const ran = +((/^Ran (\d+) tests?/m.exec(r.out) ?? [0, 0])[1]);
-    const m = /^FAILED \((.*)\)/m.exec(r.out);
-    let failed = 0, skipped = 0;
-    if (m) for (const part of m[1].split(',')) { const [k, v] = part.trim().split('='); if (k === 'failures' || k === 'errors' || k === 'unexpected_successes') failed += +v; if (k === 'skipped') skipped += +v; }
-    const okSkip = /^OK \(.*skipped=(\d+)/m.exec(r.out); if (okSkip) skipped = +okSkip[1];
-    if (r.code !== 0 && failed === 0) failed = 1;
-    count(suite, Math.max(0, ran - failed - skipped), failed, skipped);
-  }
+  // Two at a time: most of a suite's time is waiting on real workers, not CPU.
+  const queue = interpreters();
+  console.log(`\n=== ${stamp()} agent: ${queue.length} interpreters, 2 at a time`);
+  const results = [];
+  const lane = async () => { for (let py = queue.shift(); py; py = queue.shift()) { const r = await agentSuite(py); if (r) results.push(r); } };
+  await Promise.all([lane(), lane()]);
+  for (const r of results) countAgent(r);
 }
 
 async function vscodeTests() {

@@ -78,6 +78,12 @@ suite('race squiggles', () => {
     await vscode.window.showTextDocument(doc);
     await vscode.commands.executeCommand('workbench.action.files.revert');
     assert.equal(doc.isDirty, false);
-    await waitFor('WL101 back after revert', () => wl('WL101', lineOf('processed_count += 1')));
+    try {
+      await waitFor('WL101 back after revert', () => wl('WL101', lineOf('processed_count += 1')));
+    } catch (e) {
+      // Say what the editor had when it failed: the document and the diagnostics it holds.
+      const diags = vscode.languages.getDiagnostics(uri).map(x => `${codeOf(x)}@${x.range.start.line + 1}`).join(',');
+      throw new Error(`${(e as Error).message}; doc v${doc.version} dirty=${doc.isDirty} counter line ${lineOf('processed_count += 1') + 1}, lock line ${lineOf('_processed_count_lock') + 1}; diagnostics: ${diags || 'none'}`);
+    }
   });
 });
