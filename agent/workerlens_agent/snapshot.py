@@ -162,6 +162,10 @@ def _child(w, agent, threads):
     try:
         gc.disable()
         try:
+            os.nice(19)  # the walk is background work: the worker's threads keep the CPU first
+        except Exception:
+            pass
+        try:
             os.closerange(3, w)
             os.closerange(w + 1, 65536)
         except Exception:
@@ -184,8 +188,9 @@ def _child(w, agent, threads):
         out.flush()
         addrs, tags, next_id = g.ids_out
         n_edges = g.edge_count + sum(len(e) for e in g.syn_edges)
-        write_all(_record(T_IDS, struct.pack("!QQQ", next_id, g.node_count, n_edges)
-                          + addrs.tobytes() + tags.tobytes()))
+        write_all(T_IDS + struct.pack("!I", 0) + struct.pack("!QQQQ", next_id, g.node_count, n_edges, len(addrs)))
+        write_all(memoryview(addrs).cast("B"))
+        write_all(memoryview(tags).cast("B"))
         write_all(_record(T_DONE, b""))
         os._exit(0)
     except BaseException as e:
@@ -227,10 +232,29 @@ def _take_forked(agent, threads, progress, chunk, raw_chunk=None):
                     parts.append(data)
                     n -= len(data)
                 return b"".join(parts)
+            def read_array(count):
+                # straight into the array's buffer: no 32 MB joins and slices while holding the GIL
+                arr = array("Q", [0]) * count
+                view = memoryview(arr).cast("B")
+                pos = 0
+                while pos < len(view):
+                    n = f.readinto(view[pos:pos + (1 << 20)])
+                    if not n:
+                        raise EOFError()
+                    pos += n
+                view.release()
+                return arr
             while not done:
                 try:
                     tag = read_exact(1)
                     (length,) = struct.unpack("!I", read_exact(4))
+                    if tag == T_IDS:
+                        next_id, n_nodes, n_edges, n_ids = struct.unpack("!QQQQ", read_exact(32))
+                        addrs = read_array(n_ids)
+                        tags = read_array(n_ids)
+                        ids = (addrs, tags, next_id)
+                        counts = (n_nodes, n_edges)
+                        continue
                     payload = read_exact(length)
                 except EOFError:
                     break
@@ -241,15 +265,6 @@ def _take_forked(agent, threads, progress, chunk, raw_chunk=None):
                         chunk(json.loads(payload.decode("ascii"))["params"]["chunk"])
                 elif tag == T_PROGRESS:
                     progress(*struct.unpack("!QQ", payload))
-                elif tag == T_IDS:
-                    next_id, n_nodes, n_edges = struct.unpack("!QQQ", payload[:24])
-                    body = payload[24:]
-                    half = len(body) // 2
-                    addrs, tags = array("Q"), array("Q")
-                    addrs.frombytes(body[:half])
-                    tags.frombytes(body[half:])
-                    ids = (addrs, tags, next_id)
-                    counts = (n_nodes, n_edges)
                 elif tag == T_DONE:
                     done = True
                 elif tag == T_ERROR:
