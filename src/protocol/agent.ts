@@ -28,7 +28,7 @@ export interface ObjectCount {
   module: string;        // __module__ of the type, e.g. "tasks", "builtins"
   count: number;
   /** Shallow bytes, computed without user code: exact for fixed-size types (instances: count x size);
-   *  for variable-size containers (dict, list, tuple, str...) count x the mean of a random sample,
+   *  for variable-size containers (dict, list, tuple, str...) count x the mean of a strided sample,
    *  unless `exactSizes` was asked for. */
   size: number;
 }
