@@ -56,7 +56,7 @@ before(async () => {
     // No processId: a pid would start the server's parent-process watchdog timer.
     processId: null, rootUri: null, capabilities: { window: { workDoneProgress: true } },
     workspaceFolders: [{ uri: pathToFileURL(workspace).href, name: 'races' }],
-    initializationOptions: { races: { enabled: true, disabledRules: [], debounceMs: 5 } },
+    initializationOptions: { races: { enabled: true, disabledRules: [], debounceMs: 5 }, docsUri: 'file:///opt/workerlens/README.md' },
   });
   await client.sendNotification('initialized', {});
 });
@@ -76,7 +76,7 @@ test('workspace scan reports progress and publishes findings, following calls ac
   const d = diagnostics.get(metrics)!.diagnostics[0];
   assert.equal(d.source, 'Worker Lens');
   assert.equal(d.severity, 2);
-  assert.match(d.codeDescription!.href, /#wl101-/);
+  assert.equal(d.codeDescription!.href, 'file:///opt/workerlens/README.md#wl101-read-modify-write-of-shared-state');
 });
 
 test('open, incremental edit, quick fixes, hover', async () => {
@@ -92,7 +92,7 @@ test('open, incremental edit, quick fixes, hover', async () => {
   assert.ok(actions[0].edit!.changes![DOC].length >= 2);
 
   const hover = await client.sendRequest('textDocument/hover', { textDocument: { uri: DOC }, position: { line: 7, character: 6 } }) as Hover;
-  assert.match(((hover.contents as unknown) as { value: string }).value, /WL101: Read-modify-write of shared state[\s\S]*\(https:\/\/.*#wl101-/);
+  assert.match(((hover.contents as unknown) as { value: string }).value, /WL101: Read-modify-write of shared state[\s\S]*\(file:\/\/\/opt\/workerlens\/README\.md#wl101-/);
   assert.equal(await client.sendRequest('textDocument/hover', { textDocument: { uri: DOC }, position: { line: 0, character: 1 } }), null);
 
   // Incremental edit: append a suppression comment to line 7.
