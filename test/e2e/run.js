@@ -131,6 +131,7 @@ async function uiPhase(browser, ctx) {
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
         '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'],
     });
+    ctx.browser = browser;
     if (process.env.WL_E2E_ONLY !== 'ui') await integrationPhase(browser, ctx);
     if (process.env.WL_E2E_ONLY !== 'integration') await uiPhase(browser, ctx);
   } catch (e) { failed++; log('ERROR', e && e.stack || e); }

@@ -32,7 +32,7 @@ module.exports = {
       const printed = fs.readFileSync(logFile, 'utf8');
       if (!printed.includes(url)) throw new Error(`the URL is not in the demo's output:\n${printed.slice(-1000)}`);
       if (!url.includes(encodeURIComponent(path.join(ctx.root, 'examples', 'celery-leaky')))) throw new Error(`URL does not open the example: ${url}`);
-      const p = await page.context().newPage();
+      const p = await ctx.browser.newPage({ viewport: { width: 1400, height: 900 } });
       try {
         await p.goto(url);
         await p.locator('.monaco-workbench').waitFor({ timeout: 90000 });
