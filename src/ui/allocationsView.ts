@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import type { Session } from './sessions';
 import { allocationSites, AllocationSite, AllocationSort, compareAllocations, SamplingHeapProfile } from '../model/allocations';
-import { formatBytes, formatCount } from './format';
+import { formatBytes, formatCount } from '../common/format';
 
 const REFRESH_MS = 3000;
 

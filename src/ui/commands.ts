@@ -12,7 +12,7 @@ import { isPython } from '../model/workerList';
 import { scanProcesses } from '../cdp/procScan';
 import { openDocs } from './docs';
 import { showRetainers } from './retainers';
-import { formatCount } from './format';
+import { formatCount } from '../common/format';
 import type { AllocationsView } from './allocationsView';
 
 export interface CommandDeps {

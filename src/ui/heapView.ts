@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import type { GetObjectCountsResult, ObjectCount } from '../protocol/agent';
 import { heapTable, HeapRow, HeapSort, indexCounts } from '../model/heapTable';
-import { formatBytes, formatCount, formatDelta } from './format';
+import { formatBytes, formatCount, formatDelta } from '../common/format';
 
 export interface HeapSource {
   /** Shown in the view's message, e.g. "ForkPoolWorker-1 (pid 4242)". */

@@ -10,7 +10,7 @@ import { HeapAnalysis } from '../model/leakReport';
 import { buildRetainerGraph, findDefinitionLine, RootDefinition } from '../model/retainerGraph';
 import type { RetainerGraph, SourceLocation } from '../protocol/webview';
 import { RetainersPanel } from './panels/retainersPanel';
-import { formatCount } from './format';
+import { formatCount } from '../common/format';
 
 export async function showRetainers(extensionUri: vscode.Uri, s: Session, type: string, log: vscode.LogOutputChannel): Promise<RetainerGraph | undefined> {
   const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'workerlens-')), `worker-${s.pid}.heapsnapshot`);

@@ -10,7 +10,7 @@ import { isBuiltinType } from '../model/growth';
 import { buildRetainerGraph } from '../model/retainerGraph';
 import { RetainersPanel } from './panels/retainersPanel';
 import { attachSources, callbacks } from './retainers';
-import { formatBytes, formatCount } from './format';
+import { formatBytes, formatCount } from '../common/format';
 
 interface SnapshotDocument extends vscode.CustomDocument { analysis?: Promise<HeapAnalysis> }
 

@@ -1,6 +1,6 @@
 // Status bar item: the attached worker and its memory; click focuses the Heap view.
 import * as vscode from 'vscode';
-import { formatBytes } from './format';
+import { formatBytes } from '../common/format';
 
 export class WorkerStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('workerLens.status', vscode.StatusBarAlignment.Left, 50);

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import type { GetTaskStatsResult, TaskStat } from '../protocol/agent';
 import type { Session } from './sessions';
-import { formatBytes, formatCount } from './format';
+import { formatBytes, formatCount } from '../common/format';
 
 const REFRESH_MS = 2000;
 

@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import type { DiscoveryFile } from '../protocol/agent';
 import { buildWorkerTree, flattenWorkers, WorkerRow, WorkerState } from '../model/workerList';
 import { scanProcesses } from '../cdp/procScan';
-import { formatBytes } from './format';
+import { formatBytes } from '../common/format';
 
 const STATE_TEXT: Record<WorkerState, string> = {
   'attached': 'attached',

@@ -7,7 +7,7 @@ import { zoom, zoomIdentity, type ZoomBehavior } from 'd3-zoom';
 import type { RetainerGraph, RetainerNode, RootKind } from '../protocol/webview';
 import { validateRetainerGraph } from '../protocol/webview';
 import { layoutRetainers, truncateMiddle, MORE_PATHS_ID, type LaidEdge, type LaidNode, type RetainerLayout, type LayoutOptions, DEFAULT_LAYOUT } from './retainersLayout';
-import { formatBytes, formatCount, plural } from './format';
+import { formatBytes, formatCount, plural } from '../common/format';
 import { h, showError, type Host } from './vscodeApi';
 
 /** What survives a reload of the page (panel hidden then shown again). */

@@ -9,7 +9,7 @@ import { line } from 'd3-shape';
 import type { TimelineBaseline, TimelineMarker, TimelineSample, TimelineState, TimelineWorker } from '../protocol/webview';
 import { validateTimelineMarkers, validateTimelineSamples, validateTimelineState } from '../protocol/webview';
 import { TimelineStore, decimate, METRICS, type Metric, type Series } from './timelineData';
-import { formatBytes, formatClock, plural } from './format';
+import { formatBytes, formatClock, plural } from '../common/format';
 import { h, showError, type Host } from './vscodeApi';
 
 export interface TimelineViewState {

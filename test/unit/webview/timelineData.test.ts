@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TimelineStore, decimate } from '../../../src/webview/timelineData';
-import { formatBytes, formatCount } from '../../../src/webview/format';
+import { formatBytes, formatCount } from '../../../src/common/format';
 
 test('samples are kept per worker in time order, late ones inserted, cap drops the oldest', () => {
   const s = new TimelineStore(5);

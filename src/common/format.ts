@@ -1,4 +1,5 @@
-// Number formatting for the panels (browser side; the host has its own in src/ui/format.ts).
+// Number and time formatting shared by the views (extension host) and the panels (webview): plain
+// functions, no Node or DOM APIs, so both bundles take the same code.
 
 export function formatBytes(n: number): string {
   const abs = Math.abs(n);
@@ -19,6 +20,10 @@ export function formatCount(n: number): string {
     out += s[i];
   }
   return n < 0 ? '-' + out : out;
+}
+
+export function formatDelta(n: number): string {
+  return n > 0 ? `+${formatCount(n)}` : n < 0 ? `−${formatCount(-n)}` : '±0';
 }
 
 export function plural(n: number, one: string, many = one + 's'): string {
