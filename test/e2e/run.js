@@ -80,6 +80,7 @@ async function uiPhase(browser, ctx) {
   for (const check of loadChecks()) {
     const started = Date.now();
     try {
+      await page.keyboard.press('Escape'); // no menu or quick input left open by an earlier check
       await check.run(page, ctx);
       passed++; log(`  ✔ ui: ${check.name} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
     } catch (e) {

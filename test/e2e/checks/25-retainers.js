@@ -12,11 +12,21 @@ module.exports = {
   async run(page, ctx) {
     if (!ctx.agentWorker) throw new Error('needs the attach-agent check first');
     await openWorkerLens(page);
-    const payload = page.getByRole('treeitem', { name: /^Payload: / }).first();
-    await payload.click({ button: 'right' });
-    await page.locator('.context-view .monaco-menu').getByRole('menuitem', { name: 'Show Retainers' }).click();
+    // Pause the Heap view first (as a user would to click a row that refreshes every 2 s): a tree
+    // refresh under an open context menu can swallow the click.
+    const heapHeader = page.locator('.pane-header', { hasText: 'Heap' }).first();
+    await heapHeader.hover();
+    await heapHeader.locator('.action-label[aria-label="Pause Heap Refresh"]').click();
     const frame = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     const root = frame.locator('svg g.node.root[data-label="leaky_storage"]').first();
+    await until('the Retainers panel to open from the context menu', async () => {
+      if (await page.locator('.webview.ready').count()) return true;
+      await page.keyboard.press('Escape');
+      await page.getByRole('treeitem', { name: /^Payload: / }).first().click({ button: 'right' });
+      await page.locator('.context-view .monaco-menu').getByRole('menuitem', { name: 'Show Retainers' }).click();
+      await page.locator('.webview.ready').first().waitFor({ timeout: 5000 });
+      return true;
+    }, 45000, 500);
     await root.waitFor({ timeout: 90000 });
     const rootId = await root.getAttribute('data-id');
     const targets = await frame.locator(`svg g.edge[data-from="${rootId}"]`).evaluateAll(es => es.map(e => e.getAttribute('data-to')));
@@ -31,5 +41,7 @@ module.exports = {
     await root.click();
     await page.locator('.tabs-container .tab.active', { hasText: 'tasks.py' }).waitFor({ timeout: 30000 });
     await until(`cursor on line ${want}`, async () => /Ln (\d+),/.exec(await page.locator('.statusbar').textContent() || '')?.[1] === String(want), 15000);
+    await heapHeader.hover();
+    await heapHeader.locator('.action-label[aria-label="Resume Heap Refresh"]').click();
   },
 };

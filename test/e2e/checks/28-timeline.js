@@ -15,7 +15,10 @@ module.exports = {
     const first = await until('3 heap samples', async () => { const r = await read(); return r.n >= 3 && r; }, 30000);
     const later = await until('heap use rising', async () => { const r = await read(); return r.n > first.n + 2 && r.last > first.last && r; }, 40000);
     ctx.log(`    heap used ${first.last} → ${later.last} bytes over ${later.n - first.n} samples`);
-    await frame.locator('svg g.marker[data-name="tasks.leak"]').first().waitFor({ timeout: 30000 });
+    // Task markers: dense runs are merged per pixel column under one name, so look for any task
+    // marker drawn, and for tasks.leak among them.
+    await frame.locator('svg g.marker[data-name^="tasks."]').first().waitFor({ state: 'attached', timeout: 30000 });
+    await until('a tasks.leak marker', async () => (await frame.locator('svg g.marker[data-name="tasks.leak"]').count()) > 0, 30000);
     await ctx.shot('timeline');
   },
 };

@@ -72,4 +72,19 @@ async function notification(page, text, timeout = 30000) {
   throw new Error(`no notification with "${text}" within ${timeout / 1000}s`);
 }
 
-module.exports = { childrenOf, until, openWorkerLens, runCommand, clickInline, heapRow, notification };
+/**
+ * The pool child (pid from `kids`, in pid order) that the worker's log shows running the most
+ * `tasks.leak`: prefork hands short tasks to whichever child is idle first, so one child can go
+ * without them for a long time.
+ */
+async function busiestChild(logFile, kids) {
+  const index = await until('leak tasks in the worker log', () => {
+    const runs = kids.map(() => 0);
+    for (const m of fs.readFileSync(logFile, 'utf8').matchAll(/ForkPoolWorker-(\d+)\] Task tasks\.leak\[/g)) runs[(+m[1] - 1) % kids.length]++;
+    const total = runs.reduce((a, b) => a + b, 0);
+    return total >= 6 && runs.indexOf(Math.max(...runs)) + 1;
+  }, 60000);
+  return kids[index - 1];
+}
+
+module.exports = { busiestChild, childrenOf, until, openWorkerLens, runCommand, clickInline, heapRow, notification };
