@@ -2,7 +2,7 @@
 // sending leaking tasks, Workers shows main + 2 children; Attach on a child; the Heap view shows
 // Payload with a positive Δ that grows between two refreshes.
 'use strict';
-const { busiestChild, childrenOf, until, openWorkerLens, clickInline, heapRow } = require('./lib');
+const { heapShows, busiestChild, childrenOf, until, openWorkerLens, clickInline, heapRow } = require('./lib');
 
 module.exports = {
   name: 'attach-agent',
@@ -26,6 +26,7 @@ module.exports = {
     const target = await busiestChild(worker.logFile, kids);
     await clickInline(page, rows[kids.indexOf(target)], 'Attach to Worker');
     await page.getByRole('treeitem', { name: new RegExp(`pid ${target}, attached`) }).waitFor({ timeout: 30000 });
+    await heapShows(page, target);
     const first = await until('Payload in the Heap view with a positive Δ', async () => { const r = await heapRow(page, 'Payload'); return r && r.delta > 0 && r; }, 60000);
     const later = await until(`Payload Δ above ${first.delta}`, async () => { const r = await heapRow(page, 'Payload'); return r && r.delta > first.delta && r; }, 30000);
     ctx.log(`    Payload Δ ${first.delta} → ${later.delta} (count ${later.count}${later.growing ? ', flagged growing' : ''})`);

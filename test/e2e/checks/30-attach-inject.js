@@ -1,7 +1,7 @@
 // Issue 6: a worker started WITHOUT the agent: Attach injects it with gdb, then the Heap view
 // shows the leaking type growing.
 'use strict';
-const { busiestChild, childrenOf, until, openWorkerLens, clickInline, heapRow } = require('./lib');
+const { heapShows, busiestChild, childrenOf, until, openWorkerLens, clickInline, heapRow } = require('./lib');
 
 module.exports = {
   name: 'attach-inject',
@@ -16,10 +16,11 @@ module.exports = {
     await row.waitFor({ timeout: 60000 });
     await clickInline(page, row, 'Attach to Worker');
     await page.getByRole('treeitem', { name: new RegExp(`pid ${target}, attached`) }).waitFor({ timeout: 90000 });
+    await heapShows(page, target);
     // The Heap view now shows the injected worker: Payload's Δ is counted from the attach.
     const first = await until('Payload with a positive Δ after injection', async () => { const r = await heapRow(page, 'Payload'); return r && r.delta > 0 && r; }, 60000);
     await until(`Payload Δ above ${first.delta}`, async () => { const r = await heapRow(page, 'Payload'); return r && r.delta > first.delta; }, 60000);
-    ctx.injected = { main: worker.child.pid, child: target };
+    ctx.injected = { main: worker.child.pid, child: target, kids };
     await ctx.shot('heap-view-injected');
   },
 };

@@ -1,7 +1,7 @@
 // Issue 6: killing the attached child: the view says the worker is gone, offers the replacement
 // child, and the extension keeps working (attaching to the replacement shows its heap).
 'use strict';
-const { childrenOf, until, openWorkerLens, heapRow, notification } = require('./lib');
+const { heapShows, childrenOf, until, openWorkerLens, heapRow, notification } = require('./lib');
 
 module.exports = {
   name: 'worker-gone',
@@ -13,7 +13,7 @@ module.exports = {
     process.kill(w.child, 'SIGKILL');
     // The Heap view's message says so and keeps the last counts.
     await page.locator('.pane', { hasText: 'Heap' }).getByText(new RegExp(`pid ${w.child}\\) is gone`)).first().waitFor({ timeout: 30000 });
-    const replacement = await until('the pool to start a replacement child', () => childrenOf(w.main).find(p => p !== w.child && p > w.child), 30000);
+    const replacement = await until('the pool to start a replacement child', () => childrenOf(w.main).find(p => !w.kids.includes(p)), 30000);
     const offer = await notification(page, `in its place`, 45000);
     const text = await offer.textContent();
     if (!text.includes(`pid ${replacement}`)) throw new Error(`offer names the wrong process: ${text}`);
@@ -21,6 +21,7 @@ module.exports = {
     // dispatch: the toast may sit under the notification center's animation, which swallows pointer clicks
     await offer.getByRole('button', { name: 'Attach to replacement' }).dispatchEvent('click');
     await page.getByRole('treeitem', { name: new RegExp(`pid ${replacement}, attached`) }).waitFor({ timeout: 90000 });
+    await heapShows(page, replacement);
     await until('Heap view shows the replacement\'s counts', async () => !!(await heapRow(page, 'dict')), 30000);
   },
 };

@@ -49,6 +49,11 @@ async function clickInline(page, row, actionLabel) {
   await row.locator(`.action-label[aria-label="${actionLabel}"]`).click();
 }
 
+/** Waits until the Heap view shows `pid`'s counts (its message names the pid and the baseline). */
+async function heapShows(page, pid) {
+  await page.locator('.pane', { hasText: 'Heap' }).getByText(new RegExp(`\\(pid ${pid}\\) · Δ since`)).first().waitFor({ timeout: 60000 });
+}
+
 /** Reads "Payload: 1,234 instances, change +56, …" from the Heap view. */
 async function heapRow(page, type) {
   const item = page.getByRole('treeitem', { name: new RegExp(`^${type}: `) }).first();
@@ -87,4 +92,4 @@ async function busiestChild(logFile, kids) {
   return kids[index - 1];
 }
 
-module.exports = { busiestChild, childrenOf, until, openWorkerLens, runCommand, clickInline, heapRow, notification };
+module.exports = { heapShows, busiestChild, childrenOf, until, openWorkerLens, runCommand, clickInline, heapRow, notification };
