@@ -24,8 +24,6 @@ export class AllocationsView implements vscode.TreeDataProvider<AllocationSite>,
     overviewRulerColor: new vscode.ThemeColor('charts.red'), overviewRulerLane: vscode.OverviewRulerLane.Right,
   });
   private readonly subs: vscode.Disposable[] = [];
-  private readonly refreshed = new vscode.EventEmitter<AllocationSite[]>();
-  readonly onDidRefresh = this.refreshed.event;
 
   constructor(private readonly log: vscode.LogOutputChannel) {
     this.subs.push(vscode.window.onDidChangeVisibleTextEditors(() => this.decorate()));
@@ -87,7 +85,6 @@ export class AllocationsView implements vscode.TreeDataProvider<AllocationSite>,
       this.changed.fire(undefined);
       this.decorate();
       this.updateMessage();
-      this.refreshed.fire(this.rows());
     } catch (e) {
       this.log.warn(`allocations of ${s.label}: ${(e as Error).message}`);
       this.updateMessage(`Last refresh failed: ${(e as Error).message}`);
@@ -136,7 +133,6 @@ export class AllocationsView implements vscode.TreeDataProvider<AllocationSite>,
     void this.stop('Worker Lens is shutting down');
     this.decoration.dispose();
     this.changed.dispose();
-    this.refreshed.dispose();
     for (const d of this.subs) d.dispose();
   }
 }

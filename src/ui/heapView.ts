@@ -37,9 +37,6 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
   private lastError: string | undefined;
   private view: vscode.TreeView<HeapRow> | undefined;
   private readonly subs: vscode.Disposable[] = [];
-  /** Fires after each successful refresh (tests and the status bar listen). */
-  private readonly refreshed = new vscode.EventEmitter<{ source: HeapSource; rows: number }>();
-  readonly onDidRefresh = this.refreshed.event;
   private readonly sourceChanged = new vscode.EventEmitter<HeapSource | undefined>();
   /** The worker shown changed (attach, select, detach): the Tasks view and the timeline follow. */
   readonly onDidChangeSource = this.sourceChanged.event;
@@ -122,7 +119,6 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
       this.growing = this.detectGrowth(this.samples);
       this.lastError = undefined;
       this.changed.fire(undefined);
-      this.refreshed.fire({ source, rows: r.counts.length });
     } catch (e) {
       if (ac.signal.aborted) return;
       this.lastError = (e as Error).message;
@@ -172,7 +168,6 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
     if (this.timer) clearInterval(this.timer);
     this.inFlight?.abort();
     this.changed.dispose();
-    this.refreshed.dispose();
     this.sourceChanged.dispose();
     this.baselineSet.dispose();
     for (const s of this.subs) s.dispose();

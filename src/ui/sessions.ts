@@ -26,11 +26,6 @@ export interface Session extends HeapSource {
   snapshot(signal: AbortSignal, onProgress?: (done: number, total: number) => void, onChunk?: (c: string) => void): Promise<HeapSnapshot>;
 }
 
-export interface SessionEvents {
-  attached: Session;
-  detached: { session: Session; reason: string | null };
-}
-
 export class SessionManager implements vscode.Disposable {
   private readonly sessions = new Map<number, Session>();
   private readonly onAttachedEmitter = new vscode.EventEmitter<Session>();
