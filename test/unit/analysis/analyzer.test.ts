@@ -6,6 +6,7 @@ import { ModuleAnalyzer, mayBeConcurrent } from '../../../src/analysis/analyzer'
 import { lintFiles } from '../../../src/analysis/project';
 import { PythonParser } from '../../../src/analysis/python';
 import { ruleHelpUri } from '../../../src/analysis/rules';
+import { TWO_RACES } from '../raceSnippets';
 
 let parser: PythonParser;
 before(async () => { parser = await PythonParser.create(); });
@@ -16,20 +17,7 @@ function lint(text: string, analyzer = new ModuleAnalyzer(), opts = {}) {
   try { return analyzer.analyze(tree, text, opts); } finally { tree.delete(); }
 }
 
-const TASKS = `from celery import shared_task
-count = 0
-cache = {}
-
-@shared_task
-def bump():
-    global count
-    count += 1
-
-@shared_task
-def remember(k, v):
-    if k not in cache:
-        cache[k] = v
-`;
+const TASKS = TWO_RACES;
 
 test('flags a task read-modify-write and check-then-act with related information', () => {
   const r = lint(TASKS);

@@ -9,24 +9,12 @@ import { MessageConnection, StreamMessageReader, StreamMessageWriter, createMess
 import { createConnection } from 'vscode-languageserver/node';
 import type { CodeAction, Diagnostic, Hover, PublishDiagnosticsParams } from 'vscode-languageserver';
 import { startServer } from '../../../src/server/server';
+import { TWO_RACES } from '../raceSnippets';
 
 const root = path.resolve(__dirname, '../../../..');
 const workspace = path.join(root, 'test/fixtures/races');
 const DOC = 'untitled:Untitled-1';
-const TEXT = `from celery import shared_task
-count = 0
-cache = {}
-
-@shared_task
-def bump():
-    global count
-    count += 1
-
-@shared_task
-def remember(k, v):
-    if k not in cache:
-        cache[k] = v
-`;
+const TEXT = TWO_RACES;
 
 let client: MessageConnection;
 const diagnostics = new Map<string, PublishDiagnosticsParams>();
