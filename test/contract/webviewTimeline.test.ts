@@ -7,6 +7,10 @@ import type { Browser } from 'playwright-core';
 import { ensureBundles, launchChromium, openPanel, type PanelPageHandle } from './webviewHarness';
 import type { TimelineState } from '../../src/protocol/webview';
 
+// Page-side predicates run in Chromium (functions, not strings: the page's CSP forbids eval);
+// the Node tsconfig has no DOM types, so declare the little they use.
+declare const document: { querySelector(s: string): { getAttribute(n: string): string | null } | null; querySelectorAll(s: string): { length: number } };
+
 let browser: Browser;
 let panel: PanelPageHandle;
 before(async () => { await ensureBundles(); browser = await launchChromium(); panel = await openPanel(browser, 'timeline', { width: 1000, height: 500 }); });
@@ -74,7 +78,7 @@ test('appends update the same elements and add only new markers', () => withPane
   const otherBefore = await other.getAttribute('d');
   const axisBefore = await page.locator('g.axis-x').innerHTML();
   await p.send({ type: 'timeline/append', samples: [{ workerId: '101', t: T0 + 60_000, rss: 130 * MB, heapUsed: 80 * MB }], markers: [{ workerId: '101', t: T0 + 59_000, name: 'tasks.leak' }] });
-  await page.waitForFunction('document.querySelector(\'path.series[data-worker="101"][data-metric="rss"]\').getAttribute("data-count") === "31"');
+  await page.waitForFunction(() => document.querySelector('path.series[data-worker="101"][data-metric="rss"]')?.getAttribute('data-count') === '31');
   assert.notEqual(await rss.getAttribute('d'), before);
   // the time axis had headroom for this sample: the other worker's line and the axis were not redrawn
   assert.equal(await other.getAttribute('d'), otherBefore);
@@ -87,7 +91,7 @@ test('appends update the same elements and add only new markers', () => withPane
   await page.locator('svg path.series[data-worker="103"][data-metric="rss"]').waitFor({ state: 'attached' });
   assert.equal(await page.locator('#legend button[data-worker="103"]').count(), 1);
   await p.send({ type: 'timeline/baseline', baseline: null });
-  await page.waitForFunction('document.querySelectorAll("g.baseline").length === 0');
+  await page.waitForFunction(() => document.querySelectorAll('g.baseline').length === 0);
 }));
 
 test('hover and keyboard show values, with the change since the baseline', () => withPanel(async p => {
@@ -118,7 +122,7 @@ test('legend toggles hide a worker or a measure, and survive a reload', () => wi
   const page = p.page;
   await page.locator('#legend button[data-worker="102"]').click();
   await page.locator('#legend button[data-metric="heapUsed"]').click();
-  await page.waitForFunction('document.querySelector(\'path.series[data-worker="102"][data-metric="rss"]\').getAttribute("display") === "none"');
+  await page.waitForFunction(() => document.querySelector('path.series[data-worker="102"][data-metric="rss"]')?.getAttribute('display') === 'none');
   assert.equal(await page.locator('svg path.series[data-worker="101"][data-metric="heapUsed"]').getAttribute('display'), 'none');
   assert.equal(await page.locator('svg path.series[data-worker="101"][data-metric="rss"]').getAttribute('display'), null);
   assert.equal(await page.locator('#legend button[data-worker="102"]').getAttribute('aria-pressed'), 'false');
@@ -126,7 +130,7 @@ test('legend toggles hide a worker or a measure, and survive a reload', () => wi
   await p.waitFor('ready'); // the fake host's message log restarts with the page
   await p.send({ type: 'timeline/state', state: state() });
   await page.locator('svg path.series').first().waitFor({ state: 'attached' });
-  await page.waitForFunction('document.querySelector(\'path.series[data-worker="102"][data-metric="rss"]\').getAttribute("display") === "none"');
+  await page.waitForFunction(() => document.querySelector('path.series[data-worker="102"][data-metric="rss"]')?.getAttribute('display') === 'none');
 }));
 
 test('bad data: a one-line error, nothing thrown', () => withPanel(async p => {

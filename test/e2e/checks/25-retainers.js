@@ -23,7 +23,11 @@ module.exports = {
       if (await page.locator('.webview.ready').count()) return true;
       await page.keyboard.press('Escape');
       await page.getByRole('treeitem', { name: /^Payload: / }).first().click({ button: 'right' });
-      await page.locator('.context-view .monaco-menu').getByRole('menuitem', { name: 'Show Retainers' }).click();
+      const item = page.locator('.context-view .monaco-menu').getByRole('menuitem', { name: 'Show Retainers' });
+      await item.waitFor({ timeout: 5000 });
+      // The keyboard, as a user can: a pointer click on VS Code web's menu item is sometimes lost.
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('Enter');
       await page.locator('.webview.ready').first().waitFor({ timeout: 5000 });
       return true;
     }, 45000, 500);
