@@ -17,35 +17,40 @@ module.exports = {
     const heapHeader = page.locator('.pane-header', { hasText: 'Heap' }).first();
     await heapHeader.hover();
     await heapHeader.locator('.action-label[aria-label="Pause Heap Refresh"]').click();
-    const frame = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
-    const root = frame.locator('svg g.node.root[data-label="leaky_storage"]').first();
-    await until('the Retainers panel to open from the context menu', async () => {
-      if (await page.locator('.webview.ready').count()) return true;
+    try {
+      const frame = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+      const root = frame.locator('svg g.node.root[data-label="leaky_storage"]').first();
+      await until('the Retainers panel to open from the context menu', async () => {
+        if (await page.locator('.webview.ready').count()) return true;
+        await page.keyboard.press('Escape');
+        await page.getByRole('treeitem', { name: /^Payload: / }).first().click({ button: 'right' });
+        const item = page.locator('.context-view .monaco-menu').getByRole('menuitem', { name: 'Show Retainers' });
+        await item.waitFor({ timeout: 5000 });
+        // The keyboard, as a user can: a pointer click on VS Code web's menu item is sometimes lost.
+        await page.keyboard.press('ArrowDown');
+        await page.keyboard.press('Enter');
+        await page.locator('.webview.ready').first().waitFor({ timeout: 5000 });
+        return true;
+      }, 45000, 500);
+      await root.waitFor({ timeout: 90000 });
+      const rootId = await root.getAttribute('data-id');
+      const targets = await frame.locator(`svg g.edge[data-from="${rootId}"]`).evaluateAll(es => es.map(e => e.getAttribute('data-to')));
+      const types = [];
+      for (const id of targets) types.push(await frame.locator(`svg g.node[data-id="${id}"]`).getAttribute('data-type'));
+      if (!types.includes('Payload')) throw new Error(`leaky_storage connects to ${types.join(', ') || 'nothing'}, not Payload`);
+      const count = await frame.locator('svg g.node.target[data-type="Payload"]').count();
+      if (!count) throw new Error('no Payload target node');
+      await ctx.shot('retainers-panel');
+      // Click the root: tasks.py opens at `leaky_storage = []`.
+      const want = fs.readFileSync(path.join(ctx.workspace, 'tasks.py'), 'utf8').split('\n').findIndex(l => /^leaky_storage\s*=/.test(l)) + 1;
+      await root.click();
+      await page.locator('.tabs-container .tab.active', { hasText: 'tasks.py' }).waitFor({ timeout: 30000 });
+      await until(`cursor on line ${want}`, async () => /Ln (\d+),/.exec(await page.locator('.statusbar').textContent() || '')?.[1] === String(want), 15000);
+    } finally {
+      // Never leave the Heap view paused for the checks after this one.
       await page.keyboard.press('Escape');
-      await page.getByRole('treeitem', { name: /^Payload: / }).first().click({ button: 'right' });
-      const item = page.locator('.context-view .monaco-menu').getByRole('menuitem', { name: 'Show Retainers' });
-      await item.waitFor({ timeout: 5000 });
-      // The keyboard, as a user can: a pointer click on VS Code web's menu item is sometimes lost.
-      await page.keyboard.press('ArrowDown');
-      await page.keyboard.press('Enter');
-      await page.locator('.webview.ready').first().waitFor({ timeout: 5000 });
-      return true;
-    }, 45000, 500);
-    await root.waitFor({ timeout: 90000 });
-    const rootId = await root.getAttribute('data-id');
-    const targets = await frame.locator(`svg g.edge[data-from="${rootId}"]`).evaluateAll(es => es.map(e => e.getAttribute('data-to')));
-    const types = [];
-    for (const id of targets) types.push(await frame.locator(`svg g.node[data-id="${id}"]`).getAttribute('data-type'));
-    if (!types.includes('Payload')) throw new Error(`leaky_storage connects to ${types.join(', ') || 'nothing'}, not Payload`);
-    const count = await frame.locator('svg g.node.target[data-type="Payload"]').count();
-    if (!count) throw new Error('no Payload target node');
-    await ctx.shot('retainers-panel');
-    // Click the root: tasks.py opens at `leaky_storage = []`.
-    const want = fs.readFileSync(path.join(ctx.workspace, 'tasks.py'), 'utf8').split('\n').findIndex(l => /^leaky_storage\s*=/.test(l)) + 1;
-    await root.click();
-    await page.locator('.tabs-container .tab.active', { hasText: 'tasks.py' }).waitFor({ timeout: 30000 });
-    await until(`cursor on line ${want}`, async () => /Ln (\d+),/.exec(await page.locator('.statusbar').textContent() || '')?.[1] === String(want), 15000);
-    await heapHeader.hover();
-    await heapHeader.locator('.action-label[aria-label="Resume Heap Refresh"]').click();
+      await heapHeader.hover();
+      await heapHeader.locator('.action-label[aria-label="Resume Heap Refresh"]').click({ timeout: 5000 }).catch(() => { });
+    }
   },
 };
