@@ -3,6 +3,7 @@
 # its producer and code-server with Worker Lens installed; prints the URL. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-eval "$(bash scripts/setup.sh --print-env)"
+tools=$(bash scripts/setup.sh --print-env) || exit 1   # setup.sh has said what is missing
+eval "$tools"
 export CODE_SERVER NODE24_BIN
 exec node scripts/demo.js "$@"

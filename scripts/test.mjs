@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// `npm test`: every suite, in order of cost, each counted; ends with "N passed, N failed".
+// `npm test`: set-up first (scripts/setup.sh installs whatever is missing), then every suite, in
+// order of cost, each counted; ends with "N passed, N failed".
 //   check     typecheck (tsc, also emits out/ for the test runners) + webview typecheck + eslint
 //   unit      node:test over out/test/unit (pure code, fakes allowed)
 //   agent     Python unittest of agent/ on every CPython here (Debian python3 + pyenv 3.8–3.13)
 //   contract  node:test over out/test/contract (real agent, real Node inspector, real Redis/Celery)
 //   vscode    real VS Code: code-server + headless Chromium (extension-host tests + UI clicks)
 // Env: WL_ONLY=unit,agent (run a subset), WL_SKIP=vscode. Tools come from scripts/setup.sh.
+// Nothing here may need an npm package before set-up has run: a fresh clone has no node_modules.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -106,9 +108,18 @@ async function agentTests() {
   for (const r of results) countAgent(r);
 }
 
-async function vscodeTests() {
-  const env = Object.fromEntries(execFileSync('bash', ['scripts/setup.sh', '--print-env'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
-    .trim().split('\n').filter(l => l.includes('=')).map(l => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+/** scripts/setup.sh --print-env: installs what is missing, returns the tool paths (or null on failure). */
+function setup() {
+  console.log(`\n=== ${stamp()} setup: bash scripts/setup.sh`);
+  try {
+    const out = execFileSync('bash', ['scripts/setup.sh', '--print-env'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    return Object.fromEntries(out.trim().split('\n').filter(l => l.includes('=')).map(l => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  } catch {
+    return null; // setup.sh has printed its one-line reason
+  }
+}
+
+async function vscodeTests(env) {
   console.log(`\n=== ${stamp()} vscode (code-server + Chromium)`);
   const r = await run(process.execPath, ['test/e2e/run.js'], { env: { ...process.env, ...env } });
   const m = [...r.out.matchAll(/^(\d+) passed, (\d+) failed$/gm)].pop();
@@ -117,16 +128,23 @@ async function vscodeTests() {
 }
 
 (async () => {
+  const tools = setup();
+  if (!tools) {
+    console.log('\nset-up failed (see the [setup] line above); no suite was run');
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
   if (want('check')) {
     await step('check: build', process.execPath, ['esbuild.mjs']);
-    await step('check: tsc', 'npx', ['tsc', '-p', '.']);
-    await step('check: tsc webview', 'npx', ['tsc', '--noEmit', '-p', 'src/webview']);
-    await step('check: eslint', 'npx', ['eslint', '.']);
+    const bin = name => path.join(root, 'node_modules', '.bin', name); // not npx: it may prompt or fetch
+    await step('check: tsc', bin('tsc'), ['-p', '.']);
+    await step('check: tsc webview', bin('tsc'), ['--noEmit', '-p', 'src/webview']);
+    await step('check: eslint', bin('eslint'), ['.']);
   }
   if (want('unit')) await nodeTests('unit', 'out/test/unit');
   if (want('agent')) await agentTests();
   if (want('contract')) await nodeTests('contract', 'out/test/contract');
-  if (want('vscode')) await vscodeTests();
+  if (want('vscode')) await vscodeTests(tools);
   console.log(`\n=== ${stamp()} summary`);
   for (const s of summary) console.log('  ' + s);
   console.log(`${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
