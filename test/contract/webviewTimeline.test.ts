@@ -3,6 +3,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { ensureBundles, launchChromium, openPanel, type PanelPageHandle } from './webviewHarness';
 import type { TimelineState } from '../../src/protocol/webview';
@@ -31,6 +33,13 @@ function state(n = 30): TimelineState {
   return { workers: [{ id: '101', label: 'ForkPoolWorker-1 (101)' }, { id: '102', label: 'ForkPoolWorker-2 (102)' }], samples, markers, baseline: { t: T0 + 2000 } };
 }
 
+/** Screenshots of what a person sees, for a look (test-results/screenshots/). */
+function shotPath(name: string): string {
+  const dir = path.join(process.cwd(), 'test-results', 'screenshots');
+  fs.mkdirSync(dir, { recursive: true });
+  return path.join(dir, name);
+}
+
 /** Each test gets a fresh load of the one page of this file (empty state, empty message log). */
 async function withPanel(fn: (p: PanelPageHandle) => Promise<void>): Promise<void> {
   await panel.reset();
@@ -54,7 +63,8 @@ test('state: a line per worker and metric, the leaking one rises; task markers; 
   assert.equal(await rss.getAttribute('data-count'), '30');
   assert.equal(Number(await rss.getAttribute('data-last')), 118 * MB);
   const [first, last] = endsY((await rss.getAttribute('d'))!);
-  assert.ok(last < first - 100, `the leaking worker's RSS line rises: y ${first} -> ${last}`);
+  assert.ok(last < first - 80, `the leaking worker's RSS line rises: y ${first} -> ${last}`);
+  await page.screenshot({ path: shotPath('timeline-lanes.png') });
   const [f2, l2] = endsY((await page.locator('svg path.series[data-worker="102"][data-metric="rss"]').getAttribute('d'))!);
   assert.equal(f2, l2, 'the other worker stays flat');
   assert.equal(await page.locator('svg g.marker[data-name="tasks.leak"]').count(), 10);
@@ -131,6 +141,30 @@ test('legend toggles hide a worker or a measure, and survive a reload', () => wi
   await p.send({ type: 'timeline/state', state: state() });
   await page.locator('svg path.series').first().waitFor({ state: 'attached' });
   await page.waitForFunction(() => document.querySelector('path.series[data-worker="102"][data-metric="rss"]')?.getAttribute('display') === 'none');
+}));
+
+test('a 0.4 MB rise on a 48 MB worker fills its lane; dense task runs become a density strip', () => withPanel(async p => {
+  await p.waitFor('ready');
+  const samples = [], markers = [];
+  for (let i = 0; i < 120; i++) samples.push({ workerId: '7', t: T0 + i * 2000, rss: 48.1 * MB + (0.4 * MB * i) / 119, heapUsed: 6 * MB + (i % 2) * 1024 });
+  for (let i = 0; i < 2400; i++) markers.push({ workerId: '7', t: T0 + i * 100, endT: T0 + i * 100 + 3, name: i % 3 ? 'tasks.leak' : 'tasks.count_order' });
+  await p.send({ type: 'timeline/state', state: { workers: [{ id: '7', label: 'ForkPoolWorker-1 (7)' }], samples, markers } });
+  const page = p.page;
+  const rss = page.locator('svg path.series[data-worker="7"][data-metric="rss"]');
+  await rss.waitFor({ state: 'attached' });
+  const lane = page.locator('svg g.lane[data-metric="rss"]');
+  const laneH = (await lane.locator('rect, g.axis-y').first().boundingBox())!.height;
+  const [first, last] = endsY((await rss.getAttribute('d'))!);
+  assert.ok(first - last > laneH * 0.4, `a visible rise: y ${first} -> ${last} in a ${laneH}px lane`);
+  assert.ok(Number(await lane.getAttribute('data-y0')) > 40 * MB, 'the RSS axis does not start at 0');
+  assert.match((await lane.locator('text.lane-title').textContent())!, /^RSS · 4\d(\.\d+)?–4\d(\.\d+)? MB \(axis not from 0\)$/);
+  assert.equal(await page.locator('svg').first().getAttribute('data-markers'), 'dense');
+  const cols = await page.locator('svg g.marker.dense').count();
+  assert.ok(cols > 50 && cols < 400, `${cols} density columns for 2,400 runs`);
+  assert.equal(await page.locator('svg g.marker text.marker-label:not(:empty)').count(), 0, 'no wall of labels');
+  assert.ok(await page.locator('svg g.marker.dense[data-names~="tasks.leak"]').count() > 0);
+  assert.match((await page.locator('svg text.strip-label').textContent())!, /^2,400 runs$/);
+  await page.screenshot({ path: shotPath('timeline-dense.png') });
 }));
 
 test('bad data: a one-line error, nothing thrown', () => withPanel(async p => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TimelineStore, decimate } from '../../../src/webview/timelineData';
+import { TimelineStore, decimate, GAP_MS } from '../../../src/webview/timelineData';
 import { formatBytes, formatCount } from '../../../src/common/format';
 
 test('samples are kept per worker in time order, late ones inserted, cap drops the oldest', () => {
@@ -15,9 +15,9 @@ test('samples are kept per worker in time order, late ones inserted, cap drops t
   assert.deepEqual(s.series.get('a')!.t, [20, 30, 40, 50, 60]);
   assert.equal(s.dropped, 1);
   assert.deepEqual(s.timeExtent(), [15, 60]);
-  assert.equal(s.maxValue(['rss']), 60);
-  assert.equal(s.maxValue(['heapUsed']), 9);
-  assert.equal(s.maxValue(['heapUsed'], new Set(['b'])), 0);
+  assert.deepEqual(s.range('rss'), [2, 60], 'the dropped sample no longer counts');
+  assert.deepEqual(s.range('heapUsed'), [9, 9]);
+  assert.equal(s.range('heapUsed', new Set(['b'])), undefined);
 });
 
 test('nearest sample and all times', () => {
@@ -41,7 +41,13 @@ test('markers stay sorted; baseline counts in the extent', () => {
 });
 
 test('decimate keeps everything when sparse and first/min/max/last per pixel when dense, with gaps', () => {
-  assert.deepEqual(decimate([0, 1, 2], [5, undefined, 7], 0, 2, 100), [[0, 5], null, [2, 7]]);
+  // samples without the measure are skipped, not drawn as gaps (task-end samples carry RSS only)
+  assert.deepEqual(decimate([0, 1, 2], [5, undefined, 7], 0, 2, 100), [[0, 5], [2, 7]]);
+  // the line breaks only where the worker gave no value for longer than GAP_MS
+  assert.deepEqual(decimate([0, 2000, 2000 + GAP_MS + 1], [5, 6, 7], 0, 30000, 100), [[0, 5], [2000, 6], null, [2000 + GAP_MS + 1, 7]]);
+  const alternating = Array.from({ length: 60 }, (_, i) => i * 1000);
+  const heap = decimate(alternating, alternating.map((_, i) => (i % 2 ? undefined : i)), 0, 59000, 800);
+  assert.ok(heap.every(p => p !== null) && heap.length === 30, 'a measure sampled every other time is one unbroken line');
   const t = Array.from({ length: 1000 }, (_, i) => i);
   const v = t.map(i => (i === 500 ? 1e6 : i));
   const pts = decimate(t, v, 0, 999, 10);
