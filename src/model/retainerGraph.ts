@@ -19,6 +19,7 @@ export interface RootDefinition { nodeId: string; file: string; name: string }
 
 export function buildRetainerGraph(a: HeapAnalysis, type: string, opts: RetainerGraphOptions = {}): { graph: RetainerGraph; definitions: RootDefinition[] } {
   const s = a.snapshot;
+  const python = isPythonSnapshot(s);
   const cls = snapshotClassFor(s, type);
   const r = a.retainerClusters(cls, { maxClusters: opts.maxPaths ?? 8 });
   const nodes = new Map<string, RetainerNode>();
@@ -31,7 +32,7 @@ export function buildRetainerGraph(a: HeapAnalysis, type: string, opts: Retainer
     if (!n) {
       n = { id, type: s.className(ord), label, selfSize: s.nodeSelfSize[ord], retainedSize: a.dominators.retainedSize[ord] };
       const dom = a.dominators.idom[ord];
-      if (dom !== NO_DOMINATOR && dom !== ord && dom !== 0) { n.dominatorId = String(s.nodeId[dom]); n.dominatorLabel = `${s.className(dom)} @${s.nodeId[dom]}`; }
+      if (dom !== NO_DOMINATOR && dom !== ord && dom !== 0) { n.dominatorId = String(s.nodeId[dom]); n.dominatorLabel = nodeTitle(s, dom); }
       nodes.set(id, n);
     }
     return n;
@@ -51,13 +52,13 @@ export function buildRetainerGraph(a: HeapAnalysis, type: string, opts: Retainer
       start = 1;
     } else {
       root = node(ords[0], c.steps[0].label);
-      root.rootKind = rootKindOf(c.steps[0].nodeClass, c.steps[0].edgeType);
+      root.rootKind = rootKindOf(c.steps[0].nodeClass, c.steps[0].edgeType, python);
     }
     const ids = [root.id];
     for (let k = start + 1; k < c.steps.length; k++) {
       const st = c.steps[k];
       const last = k === c.steps.length - 1;
-      const n = node(ords[k], `${st.nodeClass} @${st.nodeId}`);
+      const n = node(ords[k], nodeTitle(s, ords[k]));
       if (last) n.isTarget = true;
       const key = `${ids[ids.length - 1]}\u0000${n.id}`;
       if (!edges.has(key)) edges.set(key, { from: ids[ids.length - 1], to: n.id, label: st.label, edgeType: st.edgeType as EdgeType });
@@ -73,10 +74,23 @@ export function buildRetainerGraph(a: HeapAnalysis, type: string, opts: Retainer
   };
 }
 
-function rootKindOf(nodeClass: string, edgeType: string): RootKind {
+function rootKindOf(nodeClass: string, edgeType: string, python: boolean): RootKind {
   if (nodeClass.startsWith('thread') || nodeClass.startsWith('frame')) return 'thread';
+  if (python) return 'gcRoot'; // the agent's "(gc roots)": objects the gc finds no referrer for
   if (edgeType === 'shortcut' || nodeClass.startsWith('global') || nodeClass === 'Window') return 'global';
   return 'v8GcRoot';
+}
+
+/** Snapshots written by the Python agent group module objects under a synthetic "(modules)" node. */
+function isPythonSnapshot(s: HeapSnapshot): boolean {
+  for (let e = s.firstEdge[0]; e < s.firstEdge[1]; e++) if (s.nodeName(s.edgeTarget[e]) === '(modules)') return true;
+  return false;
+}
+
+/** How a node is named in the panel: a module by its name (`module tasks`), others as DevTools does (`Payload @2145`). */
+function nodeTitle(s: HeapSnapshot, ord: number): string {
+  const cls = s.className(ord);
+  return cls === 'module' ? `module ${s.nodeName(ord)}` : `${cls} @${s.nodeId[ord]}`;
 }
 
 /** The agent stores a module's globals as property edges: `__file__` leads to a string node named by its value. */

@@ -19,6 +19,8 @@ export interface RetainersViewState {
   selected?: string;
 }
 
+/** Node text is 12 px: below 0.85 it is no longer comfortably readable, above 1.25 it looks oversized. */
+const MIN_SCALE = 0.85, MAX_SCALE = 1.25;
 const ROOT_NAMES: Record<RootKind, string> = { module: 'module root', thread: 'thread root', gcRoot: 'GC root', v8GcRoot: 'V8 GC root', global: 'global root' };
 
 /** First line of a node: its type, with the kind of root for roots ("module root", "list · global"). */
@@ -41,6 +43,8 @@ export class RetainersView {
   private readonly gEdges: Selection<SVGGElement, unknown, null, undefined>;
   private readonly gNodes: Selection<SVGGElement, unknown, null, undefined>;
   private readonly zoomer: ZoomBehavior<SVGSVGElement, unknown>;
+  /** True while the view is the fitted one (refit on resize); false once the user zooms or pans. */
+  private autoFit = true;
   private readonly title = h('h1', { id: 'title' });
   private readonly summary = h('span', { id: 'summary', class: 'summary' });
   private readonly status = h('span', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite' });
@@ -84,12 +88,20 @@ export class RetainersView {
       .filter((ev: MouseEvent) => (!ev.ctrlKey || ev.type === 'wheel') && !ev.button && !(ev.target as Element).closest?.('g.toggle'))
       .on('zoom', ev => {
         const t = ev.transform;
+        if (ev.sourceEvent) this.autoFit = false; // the user zoomed or panned: a resize keeps their view
         this.viewport.attr('transform', t.toString());
         this.state.transform = { x: t.x, y: t.y, k: t.k };
         this.saveSoon();
       });
     this.svg.call(this.zoomer).on('dblclick.zoom', null);
 
+    // Refit when the panel changes size (a split, a narrower group), unless the user has moved the view.
+    let lastSize = '';
+    new ResizeObserver(() => {
+      const size = `${svgEl.clientWidth}x${svgEl.clientHeight}`;
+      if (size !== lastSize && this.autoFit) this.fit();
+      lastSize = size;
+    }).observe(graphWrap);
     svgEl.addEventListener('click', e => this.onClick(e));
     svgEl.addEventListener('keydown', e => this.onKey(e));
     svgEl.addEventListener('focusin', e => {
@@ -445,14 +457,18 @@ export class RetainersView {
     this.svg.call(this.zoomer.translateTo, n.x + n.w / 2, n.y + n.h / 2);
   }
 
-  /** Whole graph in view when it fits at a readable scale; else readable scale from the top left. */
+  /**
+   * Whole graph in view at a readable scale: never below MIN_SCALE (node text stays ≥ ~10 px), up to
+   * MAX_SCALE when a small graph leaves room; when it does not fit, the roots (left) stay in view.
+   */
   fit(): void {
     const layout = this.layout, svgEl = this.svg.node()!;
     if (!layout) return;
     const W = svgEl.clientWidth || 800, H = svgEl.clientHeight || 600, pad = 24;
-    const k = Math.max(0.45, Math.min(1, (W - 2 * pad) / Math.max(1, layout.width + 80), (H - 2 * pad) / Math.max(1, layout.height)));
+    const k = Math.max(MIN_SCALE, Math.min(MAX_SCALE, (W - 2 * pad) / Math.max(1, layout.width + 40), (H - 2 * pad) / Math.max(1, layout.height)));
     const x = layout.width * k + 2 * pad < W ? (W - layout.width * k) / 2 : pad;
     const y = layout.height * k + 2 * pad < H ? (H - layout.height * k) / 2 : pad;
+    this.autoFit = true;
     this.svg.call(this.zoomer.transform, zoomIdentity.translate(x, y).scale(k));
   }
 

@@ -3,14 +3,19 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { ensureBundles, launchChromium, openPanel, type PanelPageHandle } from './webviewHarness';
 import { leakyGraph, syntheticGraph } from '../unit/webview/graphFixtures';
 import { WEBVIEW_PROTOCOL_VERSION } from '../../src/protocol/webview';
 
+// Page-side predicates are functions, not strings (the page's CSP forbids eval); the Node tsconfig has no DOM types.
+declare const document: { querySelector(s: string): { getAttribute(n: string): string | null } | null };
+
 let browser: Browser;
 let panel: PanelPageHandle;
-before(async () => { await ensureBundles(); browser = await launchChromium(); panel = await openPanel(browser, 'retainers'); });
+before(async () => { fs.mkdirSync(path.join(process.cwd(), 'test-results', 'screenshots'), { recursive: true }); await ensureBundles(); browser = await launchChromium(); panel = await openPanel(browser, 'retainers'); });
 after(async () => { await panel?.close(); await browser?.close(); });
 
 /** Each test gets a fresh load of the one page of this file (empty state, empty message log). */
@@ -156,6 +161,34 @@ test('zoom and pan: the wheel scales the viewport, a drag moves it, Fit brings t
   assert.notEqual(await transform(), zoomed, 'drag pans');
   await page.locator('#fit').click();
   assert.equal(await transform(), fitted);
+}));
+
+test('a narrow panel: text stays readable, details go under the graph, a resize refits', () => withPanel(async p => {
+  await p.waitFor('ready');
+  const page = p.page;
+  await page.setViewportSize({ width: 420, height: 700 });
+  const g = leakyGraph();
+  // the smallest real case: a module global holding the instances directly (2 nodes)
+  const ids = g.paths[0].nodeIds.slice(0, 2);
+  const two = { ...g, nodes: g.nodes.filter(n => ids.includes(n.id)), edges: g.edges.filter(e => ids.includes(e.from) && ids.includes(e.to)), paths: [{ ...g.paths[0], nodeIds: ids }] };
+  two.nodes[1].isTarget = true;
+  await p.send({ type: 'retainers/graph', graph: two });
+  await page.locator('svg g.node').first().waitFor();
+  const scale = async () => Number((/scale\(([\d.]+)/.exec((await page.locator('svg g.viewport').getAttribute('transform')) ?? '') ?? [0, 1])[1]);
+  assert.ok(await scale() >= 0.85, `readable scale in a 420 px panel: ${await scale()}`);
+  const fontPx = await page.locator('svg g.node text.type').first().evaluate(el => el.getBoundingClientRect().height);
+  assert.ok(fontPx >= 10, `node text is ${fontPx}px high`);
+  const side = (await page.locator('aside.side').boundingBox())!, graph = (await page.locator('#graph').boundingBox())!;
+  assert.ok(side.y >= graph.y + graph.height - 1 && side.width > 380, `details under the graph, full width: ${JSON.stringify(side)}`);
+  await page.locator('svg g.node').first().click();
+  await page.locator('#node-details dl').waitFor();
+  const dt = (await page.locator('#node-details h2').boundingBox())!;
+  assert.ok(dt.height < 40, `the details heading is not one letter per line (${dt.height}px high)`);
+  const before = await page.locator('svg g.viewport').getAttribute('transform');
+  await page.setViewportSize({ width: 1200, height: 800 });
+  await page.waitForFunction(b => document.querySelector('svg g.viewport')?.getAttribute('transform') !== b, before);
+  assert.ok(await scale() >= 1, 'refitted to the larger panel');
+  await page.screenshot({ path: path.join(process.cwd(), 'test-results', 'screenshots', 'retainers-wide-after-narrow.png') });
 }));
 
 test('bad data: a one-line error in the panel and an error message to the host; good data clears it', () => withPanel(async p => {
