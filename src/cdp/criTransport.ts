@@ -1,5 +1,6 @@
 // CdpTransport over chrome-remote-interface: the only place that library is used.
 import CDP from 'chrome-remote-interface';
+import type { TargetInfo } from '../protocol/cdp';
 import { CdpEndpoint, CdpProtocolError, CdpResponseError, CdpTransport, Connector, Unsubscribe } from './transport';
 
 type CriClient = CDP.Client & {
@@ -67,6 +68,6 @@ export const connectChromeRemoteInterface: Connector = async (endpoint: CdpEndpo
 };
 
 /** Targets listed by a CDP HTTP endpoint (`/json/list`): Node's inspector, Chrome, the agent. */
-export async function listTargets(host: string, port: number): Promise<{ webSocketDebuggerUrl?: string; title?: string; type?: string }[]> {
-  return await CDP.List({ host, port }) as { webSocketDebuggerUrl?: string; title?: string; type?: string }[];
+export async function listTargets(host: string, port: number): Promise<TargetInfo[]> {
+  return await CDP.List({ host, port }) as TargetInfo[];
 }

@@ -19,7 +19,8 @@ export function parseStat(text: string): { comm: string; ppid: number; rssPages:
   return { comm: text.slice(open + 1, close), ppid, rssPages: Number.isFinite(rssPages) ? rssPages : 0 };
 }
 
-async function readEntry(pid: number): Promise<ProcessEntry | null> {
+/** One process from /proc; null when it does not exist (or exited, or is a kernel thread). */
+export async function readProcess(pid: number): Promise<ProcessEntry | null> {
   try {
     const [stat, cmdline, status] = await Promise.all([
       fs.readFile(`/proc/${pid}/stat`, 'utf8'),
@@ -40,7 +41,7 @@ async function readEntry(pid: number): Promise<ProcessEntry | null> {
 export async function scanProcesses(): Promise<ProcessEntry[]> {
   const names = await fs.readdir('/proc');
   const pids = names.filter(n => /^\d+$/.test(n)).map(Number);
-  const entries = await Promise.all(pids.map(readEntry));
+  const entries = await Promise.all(pids.map(readProcess));
   return entries.filter((e): e is ProcessEntry => e !== null);
 }
 

@@ -1,10 +1,8 @@
 // Pure: turns a CDP SamplingHeapProfile (tracemalloc in the Python agent, V8's sampler in Node)
 // into allocation sites — file:line with live bytes and blocks — and their growth since a baseline.
+import type { SamplingHeapProfile, SamplingHeapProfileNode } from '../protocol/cdp';
 
-export interface CallFrame { functionName: string; url: string; lineNumber: number; columnNumber?: number }
-export interface SamplingNode { callFrame: CallFrame; selfSize: number; id: number; children: SamplingNode[] }
-export interface SamplingSample { size: number; nodeId: number; ordinal: number; /** blocks, when the agent reports them */ count?: number }
-export interface SamplingHeapProfile { head: SamplingNode; samples: SamplingSample[] }
+export type { SamplingHeapProfile } from '../protocol/cdp';
 
 export interface AllocationSite {
   key: string;           // "url:line" (0-based line)
@@ -23,7 +21,7 @@ export function allocationSites(profile: SamplingHeapProfile): Map<string, Alloc
   const blocksByNode = new Map<number, number>();
   for (const s of profile.samples) blocksByNode.set(s.nodeId, (blocksByNode.get(s.nodeId) ?? 0) + (s.count ?? 1));
   const out = new Map<string, AllocationSite>();
-  const stack: SamplingNode[] = [profile.head];
+  const stack: SamplingHeapProfileNode[] = [profile.head];
   while (stack.length) {
     const n = stack.pop()!;
     for (const c of n.children) stack.push(c);

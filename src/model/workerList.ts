@@ -55,8 +55,26 @@ export function isCeleryWorker(p: ProcessEntry): boolean {
   return celeryAt >= 0 && a.slice(celeryAt + 1).includes('worker');
 }
 
+const NODE_RE = /(^|\/)node$/;
+
+export function isNode(p: ProcessEntry): boolean {
+  return NODE_RE.test(p.argv[0] ?? '') || (p.exe !== null && NODE_RE.test(p.exe)) || p.comm === 'node';
+}
+
+/** What a process is, for attaching: a Python process (the agent's kind), a Node process, or neither. */
+export function processKind(p: ProcessEntry): 'python' | 'node' | null {
+  if (isPython(p) || isCeleryWorker(p)) return 'python';
+  if (isNode(p)) return 'node';
+  return null;
+}
+
+/** The script a process runs: the first argument that is not an option ("worker.js", "app.py"). */
+export function scriptName(p: ProcessEntry): string | null {
+  return p.argv.slice(1).find(a => !a.startsWith('-')) ?? null;
+}
+
 export function nodeInspectorPort(p: ProcessEntry): number | null {
-  if (!/(^|\/)node$/.test(p.argv[0] ?? '') && p.comm !== 'node') return null;
+  if (!isNode(p)) return null;
   for (const arg of p.argv) {
     const m = /^--inspect(?:-brk)?(?:=(?:[^:]*:)?(\d+))?$/.exec(arg);
     if (m) return m[1] !== undefined ? Number(m[1]) : 9229;
@@ -129,12 +147,29 @@ export function buildWorkerTree(procs: ProcessEntry[], discovery: DiscoveryFile[
     if (ctx.ignorePids.has(p.pid)) continue;
     const port = nodeInspectorPort(p);
     if (port === null) continue;
-    const r = row(p, 'node', 'process', p.argv.slice(1).find(a => !a.startsWith('-')) ?? 'node', null);
+    const r = row(p, 'node', 'process', scriptName(p) ?? 'node', null);
     r.inspectorPort = port;
     r.state = ctx.attachedPids.has(p.pid) ? 'attached' : 'inspector';
     top.push(r);
   }
   return top;
+}
+
+/**
+ * Every Python process (not only Celery workers or those with an agent), for "Attach to Python
+ * Process…": rows the tree already has are reused, the rest are plain processes to inject into.
+ */
+export function pythonProcessRows(procs: ProcessEntry[], known: WorkerRow[], ctx: ClassifyContext): WorkerRow[] {
+  const byPid = new Map(known.map(r => [r.pid, r]));
+  return procs.filter(p => isPython(p) && !ctx.ignorePids.has(p.pid)).map(p => byPid.get(p.pid) ?? {
+    pid: p.pid, ppid: p.ppid, kind: 'python', role: 'process', roleLabel: baseName(scriptName(p) ?? p.comm),
+    pool: null, workerName: null, rssBytes: p.rssBytes, state: stateOf(p, null, ctx),
+    discovery: null, inspectorPort: null, children: [], commandLine: p.argv.join(' '),
+  });
+}
+
+function baseName(file: string): string {
+  return file.slice(file.lastIndexOf('/') + 1);
 }
 
 /** Flattens the tree (mains, then their children). */

@@ -4,7 +4,7 @@
 // Off by default (it costs the worker time), and stopped when the view is closed.
 import * as vscode from 'vscode';
 import type { Session } from './sessions';
-import { allocationSites, AllocationSite, AllocationSort, compareAllocations, SamplingHeapProfile } from '../model/allocations';
+import { allocationSites, AllocationSite, AllocationSort, compareAllocations } from '../model/allocations';
 import { formatBytes, formatCount } from '../common/format';
 
 const REFRESH_MS = 3000;
@@ -78,7 +78,7 @@ export class AllocationsView implements vscode.TreeDataProvider<AllocationSite>,
     const s = this.session;
     if (!s) return;
     try {
-      const { profile } = await s.client.heapProfiler.getSamplingProfile({ timeoutMs: 15000 }) as { profile: SamplingHeapProfile };
+      const { profile } = await s.client.heapProfiler.getSamplingProfile({ timeoutMs: 15000 });
       if (this.session !== s) return;
       this.current = allocationSites(profile);
       if (!this.baseline) this.baseline = new Map(this.current);

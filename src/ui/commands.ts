@@ -8,7 +8,7 @@ import type { SessionManager, Session } from './sessions';
 import { describeRow } from './sessions';
 import type { WorkerRow } from '../model/workerList';
 import type { HeapRow } from '../model/heapTable';
-import { isPython } from '../model/workerList';
+import { pythonProcessRows } from '../model/workerList';
 import { scanProcesses } from '../cdp/procScan';
 import { openDocs } from './docs';
 import { showRetainers } from './retainers';
@@ -40,12 +40,8 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
 
   reg('workerLens.attachProcess', async () => {
     // Any Python process, on request (not only Celery workers): e.g. a plain script or a daemon.
-    const procs = (await scanProcesses()).filter(p => isPython(p) && p.pid !== process.pid);
-    const known = new Map(workers.all().map(r => [r.pid, r]));
-    const rows: WorkerRow[] = procs.map(p => known.get(p.pid) ?? {
-      pid: p.pid, ppid: p.ppid, kind: 'python', role: 'process', roleLabel: path.basename(p.argv.slice(1).find(a => !a.startsWith('-')) ?? p.comm),
-      pool: null, workerName: null, rssBytes: p.rssBytes, state: (process.getuid?.() === 0 || process.getuid?.() === p.uid) ? 'injectable' : 'not-permitted',
-      discovery: null, inspectorPort: null, children: [], commandLine: p.argv.join(' '),
+    const rows = pythonProcessRows(await scanProcesses(), workers.all(), {
+      selfUid: process.getuid?.() ?? -1, attachedPids: sessions.attachedPids(), ignorePids: new Set([process.pid]),
     });
     const target = await pickWorker(rows, true);
     if (target) await attachAndShow(deps, target);

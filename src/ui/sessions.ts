@@ -1,14 +1,11 @@
-// Attached workers: one CdpClient per worker, made by connecting to a running agent, injecting one
-// (with progress and cancel), or connecting to a Node inspector. Sessions tell the views when a
-// worker goes away, and the Workers view's rescans tell us when a pool child was replaced.
+// Attached workers: one connection per worker, made by src/cdp/workerConnection.ts (the CLI's way
+// too): a running agent, one injected (with progress and cancel), or a Node inspector. Sessions
+// tell the views when a worker goes away, and the Workers view's rescans tell us when a pool child was replaced.
 import * as vscode from 'vscode';
-import type { DiscoveryFile, GetObjectCountsResult, ObjectCount, ProcessInfo } from '../protocol/agent';
-import { CdpClient } from '../cdp/client';
-import { endpointFromDiscovery, readDiscoveryFile, workerLabel } from '../cdp/discovery';
-import { resolveConnectTarget } from '../cdp/endpoint';
-import { injectAgent, InjectError } from '../cdp/inject';
-import { captureHeapSnapshot } from '../cdp/heapCapture';
-import { countsByClass } from '../model/summary';
+import type { DiscoveryFile, ProcessInfo } from '../protocol/agent';
+import type { CdpClient } from '../cdp/client';
+import { InjectError } from '../cdp/inject';
+import { connectWorker } from '../cdp/workerConnection';
 import type { HeapSnapshot } from '../model/heapSnapshot';
 import type { WorkerRow } from '../model/workerList';
 import type { HeapSource } from './heapView';
@@ -60,7 +57,24 @@ export class SessionManager implements vscode.Disposable {
   }
 
   async attach(row: WorkerRow, signal: AbortSignal, report: (m: string) => void = () => undefined): Promise<Session> {
-    const session = row.kind === 'node' ? await this.attachNode(row, signal) : await this.attachPython(row, signal, report);
+    const config = vscode.workspace.getConfiguration('workerLens');
+    const conn = await connectWorker({ pid: row.pid, kind: row.kind === 'node' ? 'node' : 'python', discovery: row.discovery, inspectorPort: row.inspectorPort, name: row.roleLabel }, {
+      signal,
+      progress: m => { report(m); this.log.info(`attach ${row.pid}: ${m}`); },
+      injection: {
+        allowed: config.get<boolean>('agent.allowInjection', true),
+        python: config.get<string>('python.path') || undefined,
+        agentDir: vscode.Uri.joinPath(this.extensionUri, 'agent').fsPath,
+        refusedHint: 'injection is turned off: start the worker with --workerlens, or turn on workerLens.agent.allowInjection',
+      },
+      log: m => this.log.trace(`[cdp ${row.pid}] ${m}`),
+    });
+    const session: Session = {
+      kind: conn.kind, row, client: conn.client, info: conn.info, discovery: conn.discovery, label: conn.label, pid: row.pid,
+      endpointUrl: () => conn.endpointUrl(),
+      getObjectCounts: async (s: AbortSignal) => (await conn.heapCounts({ signal: s })).result,
+      snapshot: (s, onProgress, onChunk) => conn.snapshot({ signal: s, onProgress, onChunk }),
+    };
     this.sessions.set(row.pid, session);
     this.log.info(`attached to ${session.label} at ${session.client.endpoint?.label ?? '?'}`);
     session.client.onStateChange((state, detail) => {
@@ -71,68 +85,6 @@ export class SessionManager implements vscode.Disposable {
     });
     this.onAttachedEmitter.fire(session);
     return session;
-  }
-
-  private async attachPython(row: WorkerRow, signal: AbortSignal, report: (m: string) => void): Promise<Session> {
-    let discovery = row.discovery ?? await readDiscoveryFile(row.pid);
-    if (!discovery) {
-      if (!vscode.workspace.getConfiguration('workerLens').get<boolean>('agent.allowInjection', true)) {
-        throw new InjectError('injection-off', `pid ${row.pid} runs without the Worker Lens agent and injection is turned off`, 'start the worker with --workerlens, or turn on workerLens.agent.allowInjection');
-      }
-      report('injecting the agent with gdb…');
-      const python = vscode.workspace.getConfiguration('workerLens').get<string>('python.path') || undefined;
-      discovery = await injectAgent({
-        pid: row.pid, python, signal, agentDir: vscode.Uri.joinPath(this.extensionUri, 'agent').fsPath,
-        onProgress: m => { report(m); this.log.info(`inject ${row.pid}: ${m}`); },
-      });
-    }
-    report('connecting…');
-    const d = discovery;
-    const client = await CdpClient.connect({
-      worker: workerLabel(d),
-      // After a drop, the agent may have restarted on another port: re-read the discovery file.
-      locate: async () => {
-        const now = await readDiscoveryFile(d.pid);
-        if (!now) throw new Error(`pid ${d.pid} has no running agent any more`);
-        return endpointFromDiscovery(now);
-      },
-      log: m => this.log.trace(`[cdp ${d.pid}] ${m}`),
-    }, signal);
-    let info: ProcessInfo | null = null;
-    try { info = await client.python.getProcessInfo({ signal }); } catch (e) { this.log.warn(`getProcessInfo on ${workerLabel(d)}: ${(e as Error).message}`); }
-    const label = `${info?.processName === 'MainProcess' || d.role === 'main' ? 'main' : d.processName} (pid ${d.pid})`;
-    return {
-      kind: 'python', row, client, info, discovery: d, label, pid: d.pid,
-      endpointUrl: () => endpointFromDiscovery(d).webSocketUrl,
-      getObjectCounts: (s: AbortSignal) => client.python.getObjectCounts({}, { signal: s }),
-      snapshot: (s, onProgress, onChunk) => captureHeapSnapshot(client, { signal: s, onProgress, onChunk }),
-    };
-  }
-
-  private async attachNode(row: WorkerRow, signal: AbortSignal): Promise<Session> {
-    const spec = `127.0.0.1:${row.inspectorPort ?? 9229}`;
-    const client = await CdpClient.connect({
-      worker: `node pid ${row.pid}`,
-      locate: s => resolveConnectTarget(spec, s),
-      log: m => this.log.trace(`[cdp ${row.pid}] ${m}`),
-    }, signal);
-    const snapshot = (s: AbortSignal, onProgress?: (d: number, t: number) => void, onChunk?: (c: string) => void) =>
-      captureHeapSnapshot(client, { signal: s, onProgress, onChunk });
-    return {
-      kind: 'node', row, client, info: null, discovery: null, label: `node ${row.roleLabel} (pid ${row.pid})`, pid: row.pid,
-      endpointUrl: () => client.endpoint?.webSocketUrl ?? spec,
-      // V8 has no cheap per-type count: each refresh is a heap snapshot summarised by class.
-      getObjectCounts: async (s: AbortSignal): Promise<GetObjectCountsResult> => {
-        const t0 = Date.now();
-        const snap = await snapshot(s);
-        const counts: ObjectCount[] = [...countsByClass(snap)].map(([type, count]) => ({ type, module: '', count, size: 0 }));
-        const sizes = new Map<string, number>();
-        for (let i = 0; i < snap.nodeCount; i++) { const c = snap.classNames[snap.nodeClass[i]]; sizes.set(c, (sizes.get(c) ?? 0) + snap.nodeSelfSize[i]); }
-        for (const c of counts) c.size = sizes.get(c.type) ?? 0;
-        return { counts, totalObjects: snap.nodeCount, totalSize: [...sizes.values()].reduce((a, b) => a + b, 0), pauseMs: Date.now() - t0, timestamp: Date.now() / 1000 };
-      },
-      snapshot,
-    };
   }
 
   detach(pid: number): void {

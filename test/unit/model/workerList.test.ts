@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { buildWorkerTree, isCeleryWorker, nodeInspectorPort, ProcessEntry } from '../../../src/model/workerList';
+import { buildWorkerTree, isCeleryWorker, nodeInspectorPort, processKind, ProcessEntry, pythonProcessRows } from '../../../src/model/workerList';
 import type { DiscoveryFile } from '../../../src/protocol/agent';
 
 const celeryArgv = ['/usr/bin/python3', '-m', 'celery', '-A', 'tasks', 'worker', '--pool', 'prefork', '-c', '2'];
@@ -39,4 +39,22 @@ test('node inspector port from the command line', () => {
   assert.equal(nodeInspectorPort(proc(1, 0, ['node', 'w.js'])), null);
   const rows = buildWorkerTree([proc(5, 1, ['node', '--inspect=9333', 'w.js'])], [], ctx);
   assert.deepEqual([rows[0].kind, rows[0].inspectorPort, rows[0].roleLabel], ['node', 9333, 'w.js']);
+});
+
+test('processKind: Python (by argv, exe or setproctitle title), Node (by argv or exe), or neither', () => {
+  assert.equal(processKind(proc(1, 0, ['/usr/bin/python3.11', 'x.py'])), 'python');
+  assert.equal(processKind(proc(1, 0, ['[celeryd: celery@host:MainProcess] -active- (worker)'])), 'python');
+  assert.equal(processKind({ ...proc(1, 0, ['my-daemon']), exe: '/usr/bin/python3.11' }), 'python');
+  assert.equal(processKind(proc(1, 0, ['/usr/local/bin/node', 'worker.js'])), 'node');
+  assert.equal(processKind({ ...proc(1, 0, ['bullmq-worker']), exe: '/opt/node/bin/node' }), 'node');
+  assert.equal(processKind(proc(1, 0, ['/bin/bash'])), null);
+});
+
+test('pythonProcessRows: every Python process, tree rows reused, the rest injectable plain processes', () => {
+  const procs = [proc(100, 1, celeryArgv), proc(300, 1, ['/usr/bin/python3', '-u', '/srv/app/daemon.py']), proc(400, 1, ['node', 'w.js']), proc(500, 1, ['python3', 'x.py'], 0)];
+  const tree = buildWorkerTree(procs, [], ctx);
+  const rows = pythonProcessRows(procs, tree, { ...ctx, ignorePids: new Set([500]) });
+  assert.deepEqual(rows.map(r => [r.pid, r.kind, r.roleLabel, r.state]), [[100, 'celery', 'main', 'injectable'], [300, 'python', 'daemon.py', 'injectable']]);
+  assert.equal(rows[0], tree[0]);
+  assert.equal(pythonProcessRows([proc(500, 1, ['python3', 'x.py'], 0)], [], ctx)[0].state, 'not-permitted');
 });

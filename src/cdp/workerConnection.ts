@@ -1,0 +1,175 @@
+// The one way Worker Lens reaches a worker, used by the extension (src/ui/sessions.ts) and the CLI
+// (src/cli/heapLive.ts) alike: tell what the pid is (src/model/workerList is the only classifier),
+// find or inject the Python agent or find the Node inspector, connect a CdpClient, and read heap
+// counts the same way for both kinds (Python: Python.getObjectCounts; Node: a snapshot by class).
+import type { DiscoveryFile, GetObjectCountsResult, ProcessInfo } from '../protocol/agent';
+import { processKind, nodeInspectorPort, scriptName } from '../model/workerList';
+import { objectCountsOfSnapshot } from '../model/snapshotCounts';
+import type { HeapSnapshot } from '../model/heapSnapshot';
+import { CdpClient } from './client';
+import { CdpError } from './errors';
+import { endpointFromDiscovery, readDiscoveryFile, workerLabel } from './discovery';
+import { resolveConnectTarget } from './endpoint';
+import { injectAgent, InjectError } from './inject';
+import { captureHeapSnapshot, CaptureOptions } from './heapCapture';
+import { readProcess } from './procScan';
+import type { CdpEndpoint, Connector } from './transport';
+
+export type WorkerKind = 'python' | 'node';
+
+/**
+ * A pid (kind and endpoint found from /proc and the discovery files, unless the caller already
+ * knows them from the Workers view), or what a user typed: `HOST:PORT`, `PORT` or a ws:// URL.
+ */
+export type WorkerTarget =
+  | { pid: number; kind?: WorkerKind; discovery?: DiscoveryFile | null; inspectorPort?: number | null; name?: string }
+  | { connect: string };
+
+export interface ConnectWorkerOptions {
+  signal?: AbortSignal;
+  /** One line per step ("injecting the agent…", "connecting…"). */
+  progress?: (message: string) => void;
+  /** Injecting the agent into a Python process that runs without it. */
+  injection: { allowed: boolean; python?: string; agentDir?: string; /** Why it is off and what to do (shown when refused). */ refusedHint: string };
+  /** Reconnect after a drop (re-reading the discovery file / inspector list). Default true. */
+  reconnect?: boolean;
+  /** CDP trace log. */
+  log?: (message: string) => void;
+  /** Tests: a FakeTransport connector. */
+  connector?: Connector;
+}
+
+/** The pid or endpoint cannot be attached to; the message says why and what to do. */
+export class AttachError extends Error {
+  override name = 'AttachError';
+  constructor(readonly code: 'no-process' | 'not-a-worker' | 'no-inspector' | 'bad-target', message: string) {
+    super(message);
+  }
+}
+
+export interface HeapCounts {
+  result: GetObjectCountsResult;
+  /** Node: the snapshot the counts were read from (the CLI keeps the first and last); Python: null. */
+  snapshot: HeapSnapshot | null;
+}
+
+export class WorkerConnection {
+  constructor(
+    readonly kind: WorkerKind,
+    readonly client: CdpClient,
+    /** The agent's process info (Python only; null when it could not be read). */
+    readonly info: ProcessInfo | null,
+    readonly discovery: DiscoveryFile | null,
+    /** "main (pid 4242)", "ForkPoolWorker-1 (pid 4243)", "node worker.js (pid 99)", "127.0.0.1:9229". */
+    readonly label: string,
+    readonly pid: number | null,
+    private readonly fallbackUrl: string,
+  ) {}
+
+  /** ws:// URL (an agent's carries its token) to paste into chrome-remote-interface or DevTools. */
+  endpointUrl(): string {
+    return this.discovery ? endpointFromDiscovery(this.discovery).webSocketUrl : this.client.endpoint?.webSocketUrl ?? this.fallbackUrl;
+  }
+
+  /** A `.heapsnapshot` of the worker, parsed (chunks also go to opts.onChunk). */
+  snapshot(opts: CaptureOptions = {}): Promise<HeapSnapshot> {
+    return captureHeapSnapshot(this.client, opts);
+  }
+
+  /** Per-type counts. V8 has no cheap per-type count: for Node each call is a full heap snapshot. */
+  async heapCounts(opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<HeapCounts> {
+    if (this.kind === 'python') return { result: await this.client.python.getObjectCounts({}, opts), snapshot: null };
+    const t0 = Date.now();
+    const snapshot = await this.snapshot({ signal: opts.signal });
+    return { result: objectCountsOfSnapshot(snapshot, Date.now() - t0), snapshot };
+  }
+
+  dispose(): void {
+    this.client.dispose();
+  }
+}
+
+/** Connects to a worker. Rejects with AttachError, InjectError (injection failed or refused) or CdpError. */
+export async function connectWorker(target: WorkerTarget, opts: ConnectWorkerOptions): Promise<WorkerConnection> {
+  if ('connect' in target) return connectSpec(target.connect, opts);
+  let { kind, discovery = null, inspectorPort = null, name } = target;
+  const pid = target.pid;
+  if (!kind) {
+    discovery ??= await readDiscoveryFile(pid);
+    if (discovery) kind = 'python';
+    else {
+      const p = await readProcess(pid);
+      if (!p) throw new AttachError('no-process', `no process with pid ${pid}`);
+      const k = processKind(p);
+      if (!k) throw new AttachError('not-a-worker', `pid ${pid} (${p.argv.join(' ').slice(0, 60) || 'unknown'}) is not a Python worker`);
+      kind = k;
+      if (k === 'node') {
+        inspectorPort = nodeInspectorPort(p);
+        name = scriptName(p) ?? 'node';
+        if (inspectorPort === null) throw new AttachError('no-inspector', `pid ${pid} is a Node process without a known inspector port: start it with --inspect=127.0.0.1:PORT and use --connect 127.0.0.1:PORT`);
+      }
+    }
+  }
+  return kind === 'node' ? connectNode(pid, inspectorPort ?? 9229, name ?? 'node', opts) : connectPython(pid, discovery, opts);
+}
+
+async function connectPython(pid: number, known: DiscoveryFile | null, opts: ConnectWorkerOptions): Promise<WorkerConnection> {
+  let discovery = known ?? await readDiscoveryFile(pid);
+  if (!discovery) {
+    if (!opts.injection.allowed) throw new InjectError('injection-off', `pid ${pid} runs no Worker Lens agent`, opts.injection.refusedHint);
+    opts.progress?.(`injecting the Worker Lens agent into pid ${pid} (gdb)…`);
+    discovery = await injectAgent({ pid, python: opts.injection.python, agentDir: opts.injection.agentDir, signal: opts.signal, onProgress: opts.progress });
+  }
+  opts.progress?.('connecting…');
+  const d = discovery;
+  const client = await CdpClient.connect({
+    worker: workerLabel(d),
+    // After a drop, the agent may have restarted on another port: re-read the discovery file.
+    locate: async () => {
+      const now = await readDiscoveryFile(d.pid);
+      if (!now) throw new Error(`pid ${d.pid} has no running agent any more`);
+      return endpointFromDiscovery(now);
+    },
+    connector: opts.connector, log: opts.log, reconnectDelaysMs: opts.reconnect === false ? false : undefined,
+  }, opts.signal);
+  let info: ProcessInfo | null = null;
+  try { info = await client.python.getProcessInfo({ signal: opts.signal, timeoutMs: 5000 }); } catch (e) {
+    if (opts.signal?.aborted) { client.dispose(); throw e; }
+    opts.log?.(`getProcessInfo on ${workerLabel(d)}: ${(e as Error).message}`);
+  }
+  const label = `${info?.processName === 'MainProcess' || d.role === 'main' ? 'main' : d.processName} (pid ${d.pid})`;
+  return new WorkerConnection('python', client, info, d, label, d.pid, endpointFromDiscovery(d).webSocketUrl);
+}
+
+async function connectNode(pid: number, port: number, name: string, opts: ConnectWorkerOptions): Promise<WorkerConnection> {
+  const spec = `127.0.0.1:${port}`;
+  let first: CdpEndpoint | null;
+  try { first = await resolveConnectTarget(spec, opts.signal); } catch (e) {
+    throw new AttachError('no-inspector', `pid ${pid} is a Node process with --inspect, but ${(e as Error).message}`);
+  }
+  opts.progress?.('connecting…');
+  const client = await CdpClient.connect({
+    worker: `node pid ${pid}`,
+    // The inspector's target id changes when it restarts: list the targets again after a drop.
+    locate: async s => { const e = first ?? await resolveConnectTarget(spec, s); first = null; return e; },
+    connector: opts.connector, log: opts.log, reconnectDelaysMs: opts.reconnect === false ? false : undefined,
+  }, opts.signal);
+  return new WorkerConnection('node', client, null, null, `node ${name} (pid ${pid})`, pid, spec);
+}
+
+/** `--connect`: the agent or a V8 inspector, told apart by whether the Python domain answers. */
+async function connectSpec(spec: string, opts: ConnectWorkerOptions): Promise<WorkerConnection> {
+  let endpoint: CdpEndpoint;
+  try { endpoint = await resolveConnectTarget(spec, opts.signal); } catch (e) { throw new AttachError('bad-target', (e as Error).message); }
+  const client = await CdpClient.connect({
+    worker: endpoint.label, locate: async () => endpoint,
+    connector: opts.connector, log: opts.log, reconnectDelaysMs: opts.reconnect === false ? false : undefined,
+  }, opts.signal);
+  try {
+    const info = await client.python.getProcessInfo({ signal: opts.signal, timeoutMs: 5000 });
+    return new WorkerConnection('python', client, info, null, workerLabel(info), info.pid, endpoint.webSocketUrl);
+  } catch (e) {
+    if (!(e instanceof CdpError && e.kind === 'protocol')) { client.dispose(); throw e; }
+    return new WorkerConnection('node', client, null, null, endpoint.label, null, endpoint.webSocketUrl); // V8: no Python domain
+  }
+}
