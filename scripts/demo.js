@@ -28,7 +28,8 @@ async function main() {
   stack.startProducer(state, workspace, redis.url, 5);
   console.log('[demo] producer sending leak / count_order / cached_price tasks, 5 batches per second');
   const port = +(process.env.PORT || 0) || await stack.freePort();
-  await stack.startCodeServer({ ...tools, tmp: state, port, extensionsDir });
+  // A newcomer lands on the example's README: what the worker does wrong and what to click first.
+  await stack.startCodeServer({ ...tools, tmp: state, port, extensionsDir, settings: { 'workbench.startupEditor': 'readme' } });
   const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
   console.log(`\n  Worker Lens demo is running. Open:\n\n    ${url}\n\n  Ctrl-C stops Redis, the worker, the producer and code-server.\n`);
   if (process.env.WORKERLENS_DEMO_URL_FILE) fs.writeFileSync(process.env.WORKERLENS_DEMO_URL_FILE, url);

@@ -44,9 +44,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
     status.show(cur.label, workers.find(cur.pid)?.rssBytes, sessions.all().length);
   };
   context.subscriptions.push(
-    sessions.onDidAttach(() => { void workers.refresh(); updateStatus(); }),
+    sessions.onDidAttach(() => { allocations.attached(); void workers.refresh(); updateStatus(); }),
     sessions.onDidDetach(({ session, reason }) => {
-      allocations.forget(session.pid);
+      allocations.forget(session.pid, session.label, reason ?? undefined);
       if (reason) heap.markGone(session.pid, `${session.label} is gone: ${reason}. The counts shown are its last ones.`);
       else if (heap.current?.pid === session.pid) heap.setSource(sessions.all()[0]);
       void workers.refresh();

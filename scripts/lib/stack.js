@@ -99,9 +99,9 @@ function installVsix(codeServer, node24Bin, tmp, vsix, extensionsDir) {
   }
 }
 
-async function startCodeServer({ codeServer, node24Bin, tmp, port, extensionsDir, env = {} }) {
+async function startCodeServer({ codeServer, node24Bin, tmp, port, extensionsDir, env = {}, settings = {} }) {
   const ud = path.join(tmp, 'user-data');
-  writeUserSettings(ud);
+  writeUserSettings(ud, settings);
   fs.writeFileSync(path.join(tmp, 'config.yaml'), '');
   const args = ['--config', path.join(tmp, 'config.yaml'), '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
     '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',

@@ -62,13 +62,19 @@ export class AllocationsView implements vscode.TreeDataProvider<AllocationSite>,
     this.updateMessage(reason ? `Tracking stopped: ${reason}.` : undefined);
   }
 
-  /** The session went away (detached or exited): nothing to stop in the worker. */
-  forget(pid: number): void {
+  /** The session went away: `gone` says why when the process exited, undefined when the user detached. */
+  forget(pid: number, label: string, gone?: string): void {
     if (this.session?.pid !== pid) return;
     this.session = undefined;
     if (this.timer) { clearInterval(this.timer); this.timer = undefined; }
     void vscode.commands.executeCommand('setContext', 'workerLens.allocations.tracking', false);
-    this.updateMessage('Tracking ended: the worker is gone.');
+    this.decorate(); // the editor notes belong to the tracking that ended
+    this.updateMessage(gone ? `Tracking ended: ${label} is gone (${gone}).` : `Tracking ended: detached from ${label}.`);
+  }
+
+  /** A worker was attached: an old "tracking ended" note no longer applies. */
+  attached(): void {
+    if (!this.session) this.updateMessage(undefined);
   }
 
   setBaseline(): void { this.baseline = new Map(this.current); this.changed.fire(undefined); this.decorate(); }

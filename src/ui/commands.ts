@@ -12,7 +12,8 @@ import { pythonProcessRows } from '../model/workerList';
 import { scanProcesses } from '../cdp/procScan';
 import { openDocs } from './docs';
 import { showRetainers } from './retainers';
-import { formatCount } from '../common/format';
+import { formatCount, plural } from '../common/format';
+import type { ProcessEntry } from '../model/workerList';
 import type { AllocationsView } from './allocationsView';
 
 export interface CommandDeps {
@@ -40,10 +41,11 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
 
   reg('workerLens.attachProcess', async () => {
     // Any Python process, on request (not only Celery workers): e.g. a plain script or a daemon.
-    const rows = pythonProcessRows(await scanProcesses(), workers.all(), {
+    const procs = await scanProcesses();
+    const rows = pythonProcessRows(procs, workers.all(), {
       selfUid: process.getuid?.() ?? -1, attachedPids: sessions.attachedPids(), ignorePids: new Set([process.pid]),
     });
-    const target = await pickWorker(rows, true);
+    const target = await pickWorker(rows, true, procs);
     if (target) await attachAndShow(deps, target);
   });
 
@@ -112,9 +114,9 @@ async function attachAndShow(deps: CommandDeps, target: WorkerRow): Promise<void
   const kids = target.children.filter(c => !deps.sessions.get(c.pid));
   if (target.role === 'main' && kids.length) {
     // In prefork, tasks run in the children: the main process alone rarely shows the leak.
-    const all = `Attach ${kids.length} children`;
+    const all = kids.length === 1 ? 'Attach the child' : `Attach ${kids.length} children`;
     const choice = await vscode.window.showInformationMessage(
-      `Attached to ${describeRow(target)}. Its tasks run in ${kids.length} pool children: attach them too?`, all);
+      `Attached to ${describeRow(target)}. Its tasks run in ${plural(kids.length, 'pool child', 'pool children')}: attach ${kids.length === 1 ? 'it' : 'them'} too?`, all);
     if (choice === all) {
       for (const k of kids) await deps.sessions.attachWithUi(k);
       await deps.workers.refresh();
@@ -122,8 +124,12 @@ async function attachAndShow(deps: CommandDeps, target: WorkerRow): Promise<void
   }
 }
 
-async function pickWorker(rows: WorkerRow[], anyPython: boolean): Promise<WorkerRow | undefined> {
-  if (!rows.length) {
+/**
+ * The attach picker. With `procs` (any Python process), typing a pid that is not listed says why it
+ * is not (not a Python process, no such process) instead of an empty "0 Results".
+ */
+async function pickWorker(rows: WorkerRow[], anyPython: boolean, procs?: ProcessEntry[]): Promise<WorkerRow | undefined> {
+  if (!rows.length && !procs) {
     const docs = 'How to start one';
     const choice = await vscode.window.showInformationMessage(anyPython
       ? 'Worker Lens found no Python process on this machine.'
@@ -131,13 +137,32 @@ async function pickWorker(rows: WorkerRow[], anyPython: boolean): Promise<Worker
     if (choice === docs) await vscode.commands.executeCommand('workerLens.openDocs', 'attach');
     return undefined;
   }
-  const pick = await vscode.window.showQuickPick(rows.map(r => ({
-    label: describeRow(r),
-    description: `${r.pool ? r.pool + ' · ' : ''}${r.state}`,
-    detail: r.commandLine.slice(0, 160),
-    row: r,
-  })), { title: anyPython ? 'Attach to Python process' : 'Attach to worker', placeHolder: 'Choose a process', matchOnDetail: true });
-  return pick?.row;
+  type Item = vscode.QuickPickItem & { row?: WorkerRow; pid?: number };
+  const items: Item[] = rows.map(r => ({ label: describeRow(r), description: `${r.pool ? r.pool + ' · ' : ''}${r.state}`, detail: r.commandLine.slice(0, 160), row: r }));
+  const qp = vscode.window.createQuickPick<Item>();
+  qp.title = anyPython ? 'Attach to Python process' : 'Attach to worker';
+  qp.placeholder = procs ? 'Choose a process, or type its pid' : 'Choose a process';
+  qp.matchOnDetail = true;
+  qp.items = items;
+  if (procs) {
+    qp.onDidChangeValue(v => {
+      const pid = /^\s*(\d+)\s*$/.exec(v)?.[1];
+      const listed = pid !== undefined && rows.some(r => String(r.pid) === pid || describeRow(r).includes(pid));
+      qp.items = pid !== undefined && !listed ? [...items, { label: `pid ${pid}`, description: 'not in the list', alwaysShow: true, pid: +pid }] : items;
+    });
+  }
+  const picked = await new Promise<Item | undefined>(resolve => {
+    qp.onDidAccept(() => { resolve(qp.selectedItems[0]); qp.hide(); });
+    qp.onDidHide(() => resolve(undefined));
+    qp.show();
+  });
+  qp.dispose();
+  if (!picked || picked.row) return picked?.row;
+  const proc = procs?.find(p => p.pid === picked.pid);
+  void vscode.window.showErrorMessage(proc
+    ? `Process ${picked.pid} (${proc.comm}: ${proc.argv.join(' ').slice(0, 120)}) is not a Python process: Worker Lens attaches to CPython 3.8+ processes and Node inspectors.`
+    : `There is no process with pid ${picked.pid} on this machine.`);
+  return undefined;
 }
 
 async function takeSnapshot(s: Session, log: vscode.LogOutputChannel): Promise<void> {
