@@ -6,8 +6,10 @@ export type HeapSort = 'delta' | 'count' | 'size';
 
 export interface HeapRow {
   key: string;           // "module.qualname"
-  type: string;          // qualname shown to the user
+  type: string;          // qualname
   module: string;
+  /** What the view shows: the qualname, or "module.qualname" when another row has the same qualname. */
+  label: string;
   count: number;
   size: number;
   /** count − baseline count (the whole count when the type is new since the baseline). */
@@ -33,18 +35,27 @@ export function indexCounts(counts: readonly ObjectCount[]): Map<string, ObjectC
 
 export interface HeapTableOptions {
   sort: HeapSort;
-  filter: string;           // case-insensitive substring of "module.type"; empty = all
+  /**
+   * Case-insensitive substring of what is shown (the label); a filter with a dot also matches the
+   * qualified name, builtins included (`builtins.dict`, `tasks.Pay`). Empty = all.
+   */
+  filter: string;
   growing: ReadonlySet<string>;
 }
 
 export function heapTable(current: readonly ObjectCount[], baseline: ReadonlyMap<string, ObjectCount> | null, opts: HeapTableOptions): HeapRow[] {
   const needle = opts.filter.trim().toLowerCase();
+  const indexed = indexCounts(current);
+  const sameName = new Map<string, number>();
+  for (const c of indexed.values()) sameName.set(c.type, (sameName.get(c.type) ?? 0) + 1);
   const rows: HeapRow[] = [];
-  for (const [key, c] of indexCounts(current)) {
-    if (needle && !key.toLowerCase().includes(needle)) continue;
+  for (const [key, c] of indexed) {
+    const qualified = `${c.module || 'builtins'}.${c.type}`;
+    const label = (sameName.get(c.type) ?? 0) > 1 ? qualified : c.type;
+    if (needle && !label.toLowerCase().includes(needle) && !(needle.includes('.') && qualified.toLowerCase().includes(needle))) continue;
     const b = baseline?.get(key);
     rows.push({
-      key, type: c.type, module: c.module, count: c.count, size: c.size,
+      key, type: c.type, module: c.module, label, count: c.count, size: c.size,
       delta: baseline ? c.count - (b?.count ?? 0) : 0,
       sizeDelta: baseline ? c.size - (b?.size ?? 0) : 0,
       growing: opts.growing.has(key),
@@ -57,3 +68,4 @@ export function heapTable(current: readonly ObjectCount[], baseline: ReadonlyMap
   };
   return rows.sort((a, b) => by[opts.sort](a, b) || a.key.localeCompare(b.key));
 }
+

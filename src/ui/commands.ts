@@ -92,7 +92,7 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
   reg('workerLens.heap.sortBySize', () => heap.setSort('size'));
   reg('workerLens.heap.clearFilter', () => heap.setFilter(''));
   reg('workerLens.heap.filter', async () => {
-    const text = await vscode.window.showInputBox({ title: 'Filter heap types', prompt: 'Show types whose module.name contains this text (empty: all)', value: heap.filterText });
+    const text = await vscode.window.showInputBox({ title: 'Filter heap types', prompt: 'Show types whose shown name contains this text; with a dot, the module too (builtins.dict, tasks.Pay). Empty: all', value: heap.filterText });
     if (text !== undefined) heap.setFilter(text);
   });
   reg('workerLens.heap.showRetainers', async (row?: HeapRow) => {

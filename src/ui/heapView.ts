@@ -142,21 +142,22 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
     const parts = [`${this.source.label}`];
     if (this.baseline) parts.push(`Δ since ${new Date(this.baselineAt).toLocaleTimeString()}`);
     parts.push(`sorted by ${this.sort === 'delta' ? 'Δ' : this.sort}`);
-    if (this.filter) parts.push(`filter “${this.filter}”`);
+    if (this.filter) parts.push(this.latest.length && !this.rows().length ? `no type matches “${this.filter}”` : `filter “${this.filter}”`);
+    else parts.push('columns: count · Δ · size');
     if (this.paused) parts.push('paused');
     if (this.lastError) parts.push(`last refresh failed: ${this.lastError}`);
     this.view.message = parts.join(' · ');
   }
 
   getTreeItem(r: HeapRow): vscode.TreeItem {
-    const item = new vscode.TreeItem(r.type, vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(r.label, vscode.TreeItemCollapsibleState.None);
     item.id = `heap-${r.key}`;
     item.description = `${formatCount(r.count)}  ${formatDelta(r.delta)}  ${formatBytes(r.size)}`;
     item.iconPath = r.growing ? new vscode.ThemeIcon('arrow-up', new vscode.ThemeColor('charts.red')) : new vscode.ThemeIcon('symbol-class');
     item.contextValue = r.growing ? 'heapType.growing' : 'heapType';
     item.tooltip = new vscode.MarkdownString(
       `**${r.module}.${r.type}**${r.growing ? ' — growing' : ''}\n\n| | |\n|---|---|\n| instances | ${formatCount(r.count)} |\n| Δ since baseline | ${formatDelta(r.delta)} |\n| size | ${formatBytes(r.size)} (${r.sizeDelta >= 0 ? '+' : ''}${formatBytes(r.sizeDelta)}) |`);
-    item.accessibilityInformation = { label: `${r.type}: ${formatCount(r.count)} instances, change ${formatDelta(r.delta)}, ${formatBytes(r.size)}${r.growing ? ', growing' : ''}` };
+    item.accessibilityInformation = { label: `${r.label}: ${formatCount(r.count)} instances, change ${formatDelta(r.delta)}, ${formatBytes(r.size)}${r.growing ? ', growing' : ''}` };
     return item;
   }
 

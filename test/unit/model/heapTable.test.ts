@@ -23,3 +23,15 @@ test('same qualname in two modules stays apart; duplicate rows of one key are su
   const idx = indexCounts([c('a', 'X', 1), c('a', 'X', 2)]);
   assert.equal(idx.get('a.X')?.count, 3);
 });
+
+test('labels: qualified only where a qualname repeats; the filter matches what is shown (or a dotted qualified name)', () => {
+  const cur = [c('builtins', 'property', 40), c('functools', 'property', 2), c('string', 'Formatter', 1), c('builtins', 'str', 900), c('builtins', 'dict', 500), c('tasks', 'Payload', 7)];
+  const opt = (filter: string) => ({ sort: 'count' as const, filter, growing: new Set<string>() });
+  const labels = heapTable(cur, null, opt('')).map(r => r.label);
+  assert.deepEqual(labels, ['str', 'dict', 'builtins.property', 'Payload', 'functools.property', 'Formatter']);
+  assert.deepEqual(heapTable(cur, null, opt('str')).map(r => r.label), ['str'], 'the hidden module "string" does not match');
+  assert.deepEqual(heapTable(cur, null, opt('builtins.dict')).map(r => r.label), ['dict']);
+  assert.deepEqual(heapTable(cur, null, opt('tasks.pay')).map(r => r.label), ['Payload']);
+  assert.deepEqual(heapTable(cur, null, opt('property')).map(r => r.label), ['builtins.property', 'functools.property']);
+  assert.deepEqual(heapTable(cur, null, opt('nothing')), []);
+});
