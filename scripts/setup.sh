@@ -42,7 +42,7 @@ LOG=$TOOLS/setup.log
 step() {
   local what=$1 why; shift
   if ! "$@" >>"$LOG" 2>&1; then
-    why=$(grep -E '^(E: |npm error (code|errno|404|network) |gyp ERR! (stack Error|not ok))' "$LOG" | tail -n 2 | tr '\n' ' ')
+    why=$(grep -E '^(E: |npm (error|ERR!) (code|errno|404|network) |gyp ERR! (stack Error|not ok))' "$LOG" | tail -n 2 | tr '\n' ' ' || true)
     [ -n "$why" ] && say "  $why"
     die "$what (full output: $LOG)"
   fi
