@@ -140,10 +140,21 @@ def install(app):
         app.user_options["worker"].add(lambda parser: parser.add_argument(
             "--workerlens", action="store_true", default=False, help="Serve a Worker Lens endpoint."))
     app.steps["worker"].add(WorkerLens)
+    _register_fleet()
     return app
+
+
+def _register_fleet():
+    """The `workerlens_fleet` remote-control command (fleet.py); never fatal for the worker."""
+    try:
+        from .fleet import register
+        register()
+    except Exception as e:
+        sys.stderr.write("workerlens: fleet command not registered: %s\n" % e)
 
 
 def on_worker_init(sender=None, **_kw):
     """worker_init handler for the WORKERLENS=1 autostart hook (apps that never call install())."""
     if env_enabled():
+        _register_fleet()
         enable_for_worker(sender)

@@ -10,6 +10,8 @@ USAGE = """usage:
   python -m workerlens_agent inject PID [--timeout SECONDS] [--json]
                                                        start the agent inside running process PID; prints
                                                        its discovery JSON (one line)
+  python -m workerlens_agent fleet --broker URL [--timeout S] [--attach] [--no-counts]
+                                                       every Celery worker on the broker (JSON lines)
 """
 
 
@@ -44,6 +46,9 @@ def main(argv):
     cmd, rest = argv[0], argv[1:]
     if cmd == "run":
         return _run(rest)
+    if cmd == "fleet":
+        from .fleet import client_main
+        return client_main(rest)
     if cmd == "inject":
         from .inject import main as inject_main
         return inject_main(rest)
