@@ -168,6 +168,23 @@ class BrokerDownTest(unittest.TestCase):
         self.assertLess(time.time() - t0, 30)
 
 
+    def test_wrong_password_is_one_clear_error(self):
+        port = free_port()
+        redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                  "--requirepass", "s3cret"], stdout=subprocess.DEVNULL, start_new_session=True)
+        try:
+            def up():
+                code, lines, _ = run_fleet("redis://:s3cret@127.0.0.1:%d/0" % port)
+                return lines if code == 0 else None
+            self.assertEqual(wait_for(up, 20, "redis with a password")[-1]["workers"], 0)
+            code, lines, _ = run_fleet("redis://:wrong@127.0.0.1:%d/0" % port)
+            self.assertEqual((code, len(lines), lines[0]["code"]), (1, 1, "broker-auth"))
+            self.assertNotIn("wrong", json.dumps(lines).replace("WRONGPASS", ""))
+        finally:
+            redis.kill()
+            redis.wait(5)
+
+
 def send_tasks_broker(broker, code):
     env = dict(os.environ, CELERY_BROKER_URL=broker, PYTHONPATH=os.path.join(REPO, "agent"))
     subprocess.check_call([CELERY_PY, "-c", code], cwd=os.path.join(REPO, "examples", "celery-leaky"), env=env, timeout=60)

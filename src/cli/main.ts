@@ -2,9 +2,10 @@
 import { CliCommand, CliError, CliIO, UsageError } from './command';
 import { heapCommand } from './heapCommand';
 import { lintCommand } from './lintCommand';
+import { fleetCommand } from './fleetCommand';
 import { VERSION } from '../common/version';
 
-const COMMANDS: CliCommand[] = [heapCommand, lintCommand];
+const COMMANDS: CliCommand[] = [heapCommand, lintCommand, fleetCommand];
 
 function help(): string {
   return ['Usage: workerlens <command> [options]', '', 'Commands:',

@@ -1,0 +1,59 @@
+// `workerlens fleet` over the real thing: a real redis-server, real Celery prefork workers with the
+// agent on two "hosts" (network namespaces with their own hostname), a garbage replier and two
+// workers sharing a node name. The leaking worker ranks first once it has leaked.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildCli, runCli } from './heapHelpers';
+import { FleetEnv, PYTHON, whyNoFleet } from './fleetEnv';
+
+const why = whyNoFleet();
+let env: FleetEnv | undefined;
+
+before(async () => {
+  if (why) return;
+  await buildCli();
+  env = await FleetEnv.start(['--hosts', '2', '--garbage', '--dup']);
+});
+after(async () => { await env?.stop(); });
+
+interface Out { workers: { node: string; status: string; duplicate: boolean; host: string; growthBytes: number | null; reply: { processes: { role: string }[] } | null }[]; tasks: { name: string; runs: number; perRunBytes: number }[] }
+
+test('lists every worker with its children, flags garbage and duplicates; the leaking one ranks first', { skip: why ?? false }, async () => {
+  const e = env as FleetEnv;
+  const base = await runCli(['fleet', '--broker', e.info.broker, '--python', PYTHON, '--timeout', '3', '--format', 'json']);
+  assert.equal(base.code, 0, base.stderr);
+  const first = JSON.parse(base.stdout) as Out;
+  const leakyNode = `leaky@${e.info.hosts[0]}`;
+  assert.deepEqual(first.workers.filter(w => w.status === 'ok' && !w.duplicate).map(w => w.node).sort(), [leakyNode, `calm10@${e.info.hosts[1]}`].sort());
+  for (const w of first.workers.filter(x => x.status === 'ok')) assert.equal(w.reply?.processes.filter(p => p.role === 'child').length, w.node.startsWith('dup') ? 1 : 2);
+  assert.deepEqual(first.workers.filter(w => w.duplicate).map(w => w.node), ['dup@local', 'dup@local']);
+  assert.equal(first.workers.find(w => w.node === 'garbage@local')?.status, 'unknown');
+  assert.equal(first.workers.at(-1)?.node, 'garbage@local');
+
+  e.send("from tasks import leak\nfor i in range(60): leak.apply_async((i, 100000), queue='leaky')");
+  let out: Out | undefined;
+  for (let i = 0; i < 40; i++) {
+    const r = await runCli(['fleet', '--broker', e.info.broker, '--python', PYTHON, '--timeout', '3', '--format', 'json']);
+    out = JSON.parse(r.stdout) as Out;
+    if ((out.tasks.find(t => t.name === 'tasks.leak')?.runs ?? 0) >= 60) break;
+    await new Promise(res => setTimeout(res, 500));
+  }
+  const o = out as Out;
+  assert.equal(o.tasks.find(t => t.name === 'tasks.leak')?.runs, 60);
+  assert.equal(o.workers[0].node, leakyNode, `ranked: ${o.workers.map(w => `${w.node} ${w.growthBytes}`).join(', ')}`);
+  assert.ok((o.workers[0].growthBytes ?? 0) > 60 * 80_000);
+  const text = await runCli(['fleet', '--broker', e.info.broker, '--python', PYTHON, '--timeout', '3']);
+  assert.match(text.stdout, new RegExp(`^host ${e.info.hosts[0]}\\n  ${leakyNode}  prefork ×2  RSS [\\d.]+ MB  \\+[\\d.]+ MB since`, 'm'));
+  assert.match(text.stdout, /tasks\.leak +\+[\d.]+ KB\/run {2}60 runs on 1 worker/);
+  assert.match(text.stdout, /garbage@local: unknown: replied list/);
+});
+
+test('an unreachable broker is one clear error, without the password', { skip: why ?? false }, async () => {
+  const r = await runCli(['fleet', '--broker', 'redis://u:hunter2@127.0.0.1:1/0', '--python', PYTHON]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^workerlens fleet: cannot reach the broker redis:\/\/u:\*\*\*@127\.0\.0\.1:1\/0: .*refused/);
+  assert.doesNotMatch(r.stderr + r.stdout, /hunter2/);
+  const bad = await runCli(['fleet', '--broker', 'localhost:6379']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /is not a broker URL/);
+});
