@@ -13,6 +13,7 @@ import { AllocationsView } from './ui/allocationsView';
 import { TasksView } from './ui/tasksView';
 import { SnapshotEditorProvider } from './ui/snapshotEditor';
 import { TimelineController } from './ui/timeline';
+import { registerFleet } from './ui/fleetCommands';
 
 /** What activate() returns: the live parts, for the extension-host integration tests. */
 export interface WorkerLensApi { sessions: SessionManager; workers: WorkersView; heap: HeapView; allocations: AllocationsView }
@@ -61,6 +62,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
   const snapshots = SnapshotEditorProvider.register(context, log);
   context.subscriptions.push(vscode.commands.registerCommand('workerLens.snapshot.chooseType', () => snapshots.chooseType()));
   registerCommands(context, { extensionUri: context.extensionUri, log, workers, heap, sessions, allocations });
+  registerFleet(context, log);
   await workers.refresh();
 
   try {

@@ -1,14 +1,10 @@
 // Text and JSON output of `workerlens fleet` (the view shows the same model/fleet figures).
 import type { FleetState, FleetWorker } from '../model/fleet';
-import { fleetTaskTable, groupByHost, sparkline, workerGrowth, workerTrend } from '../model/fleet';
+import { FLEET_HOW, fleetTaskTable, groupByHost, sparkline, workerGrowth, workerTrend } from '../model/fleet';
 import { formatBytes, plural } from '../common/format';
 
 const clock = (s: number) => new Date(s * 1000).toISOString().slice(11, 19);
 const signed = (n: number) => `${n >= 0 ? '+' : '−'}${formatBytes(Math.abs(n))}`;
-
-export const FLEET_HOW = 'How obtained: each worker\'s main process reads RSS from /proc/PID/statm for itself and its pool children and asks their agents '
-  + '(loopback) for task stats and per-type counts; growth = RSS now − RSS at that main\'s first fleet look (UTC time shown); '
-  + 'task memory = RSS after − before each run (task_prerun → task_postrun), summed.';
 
 export function workerSummary(w: FleetWorker): string {
   if (!w.reply) return `${w.status === 'no-answer' ? 'no answer' : 'unknown'}: ${w.reason ?? ''}`;

@@ -3,6 +3,11 @@
 // "task → memory per run" table. Pure: no I/O.
 import { FLEET_VERSION, type FleetGrowth, type FleetLine, type FleetMemoryPart, type FleetProcess, type FleetReply, type FleetTaskStat } from '../protocol/fleet';
 
+/** How the fleet figures were obtained (shown with them in the CLI and the view). */
+export const FLEET_HOW = 'How obtained: each worker\'s main process reads RSS from /proc/PID/statm for itself and its pool children and asks their agents '
+  + '(loopback) for task stats and per-type counts; growth = RSS now − RSS at that main\'s first fleet look (UTC time shown); '
+  + 'task memory = RSS after − before each run (task_prerun → task_postrun), summed.';
+
 export interface FleetWorker {
   node: string;
   status: 'ok' | 'unknown' | 'no-answer';
