@@ -49,8 +49,14 @@ def main(argv):
     penv = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "agent"), PYTHONDONTWRITEBYTECODE="1",
                 WORKERLENS_BROKER_URL=env.broker)
     try:
-        for r in range(rounds):
-            wall, p = run([PY, "-m", "workerlens_agent", "fleet", "--timeout", "1"], penv)
+        code = ("import os,time\nfrom celery import Celery\napp=Celery(broker=os.environ['WORKERLENS_BROKER_URL'])\n"
+                "t=time.time()\nwhile len(app.control.ping(timeout=1) or []) < %d and time.time() < t + 120: pass\n" % n)
+        run([PY, "-c", code], penv)  # every worker's remote control is up (it starts after the agents)
+        print("fleet: every worker answers ping")
+        for r in range(rounds * 2):
+            expect = r >= rounds
+            args = [PY, "-m", "workerlens_agent", "fleet", "--timeout", "1"] + (["--expect", str(n)] if expect else [])
+            wall, p = run(args, penv)
             lines = [json.loads(x) for x in p.stdout.decode().splitlines() if x.strip()]
             done = lines[-1] if lines else {}
             ok = sum(1 for x in lines if x.get("type") == "worker" and x.get("status") == "ok")
@@ -58,8 +64,30 @@ def main(argv):
                            if not pr.get("error"))
             slowest = max([x["reply"]["elapsedMs"] for x in lines if x.get("status") == "ok"] or [0])
             print("fleet: refresh %d (%s): %.2f s wall, %d/%d workers ok, %d/%d processes answered, slowest worker answer %d ms, "
-                  "helper's own figure %d ms" % (r + 1, "with per-type counts" if r == 0 else "counts cached", wall, ok, n,
+                  "helper's own figure %d ms" % (r + 1, ("--expect %d, " % n if expect else "") + ("with per-type counts" if r == 0 else "counts cached"), wall, ok, n,
                                                  answered, procs, slowest, done.get("elapsedMs", -1)))
+        # The Fleet view's way: one long-lived helper (--serve), a request per refresh.
+        helper = subprocess.Popen([PY, "-m", "workerlens_agent", "fleet", "--serve", "--timeout", "1"], env=penv,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            for r in range(rounds * 2):
+                expect = n if r >= rounds else None
+                t = time.time()
+                helper.stdin.write((json.dumps({"expect": expect}) + "\n").encode())
+                helper.stdin.flush()
+                ok = answered = 0
+                while True:
+                    x = json.loads(helper.stdout.readline())
+                    if x.get("type") == "worker" and x.get("status") == "ok":
+                        ok += 1
+                        answered += sum(1 for pr in x["reply"]["processes"] if not pr.get("error"))
+                    if x.get("type") in ("done", "error"):
+                        break
+                print("fleet: view refresh %d (long-lived helper%s): %.2f s wall, %d/%d workers ok, %d/%d processes answered"
+                      % (r + 1, ", --expect %d" % n if expect else "", time.time() - t, ok, n, answered, procs))
+        finally:
+            helper.stdin.close()
+            helper.wait(10)
         code = ("import os,time\nfrom celery import Celery\napp=Celery(broker=os.environ['WORKERLENS_BROKER_URL'])\n"
                 "t=time.time();r=app.control.inspect(timeout=1).stats() or {};print(len(r), time.time()-t)")
         wall, p = run([PY, "-c", code], penv)

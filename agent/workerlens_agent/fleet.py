@@ -281,7 +281,9 @@ def _breakdown(c, deadline):
 
 # -- client side ---------------------------------------------------------------------------------
 CLIENT_USAGE = """usage: python -m workerlens_agent fleet [--broker URL] [--timeout SECONDS] [--budget SECONDS]
-                                       [--attach] [--no-counts] [--counts-every SECONDS]
+                                       [--attach] [--no-counts] [--counts-every SECONDS] [--expect N]
+  --expect N: stop waiting once N replies came (Celery's broadcast limit; a worker beyond N is missed,
+  so refresh without it now and then).
   Asks every Celery worker on the broker for its Worker Lens fleet reply; prints JSON lines.
   The broker URL may also come from $WORKERLENS_BROKER_URL (keeps a password out of the process list).
 """
@@ -316,17 +318,22 @@ def _classify(exc):
 
 
 def _parse_args(args):
-    opts = {"broker": None, "timeout": 1.0, "budget": None, "attach": False, "counts": True, "counts-every": COUNTS_EVERY_S}
+    opts = {"broker": None, "timeout": 1.0, "budget": None, "attach": False, "counts": True, "counts-every": COUNTS_EVERY_S,
+            "expect": None}
     i = 0
     while i < len(args):
         a = args[i]
-        if a in ("--broker", "--timeout", "--budget", "--counts-every"):
+        if a in ("--broker", "--timeout", "--budget", "--counts-every", "--expect"):
             if i + 1 >= len(args):
                 raise ValueError("%s needs a value" % a)
             v = args[i + 1]
             i += 2
             if a == "--broker":
                 opts["broker"] = v
+            elif a == "--expect":
+                if not v.isdigit() or int(v) < 1:
+                    raise ValueError("--expect must be a positive number of replies, not %r" % v)
+                opts["expect"] = int(v)
             else:
                 try:
                     f = float(v)
@@ -372,59 +379,101 @@ def validate(node, reply):
     return "ok", None
 
 
-def client_main(args, out=None):
+def client_main(args, out=None, requests=None):
+    """One refresh, or with --serve one per JSON line read from stdin ({"expect": N, "attach": bool})."""
     out = out or sys.stdout
+    serve = "--serve" in args
+    args = [a for a in args if a != "--serve"]
     try:
         opts = _parse_args(args)
     except ValueError as e:
         _emit({"type": "error", "code": "usage", "message": str(e)}, out)
         sys.stderr.write(CLIENT_USAGE)
         return 2
-    shown = redact(opts["broker"])
     try:
         from celery import Celery
     except Exception as e:
         _emit({"type": "error", "code": "no-celery", "message": "%s cannot import celery (%s): set workerLens.fleet.python "
                "to the interpreter of your workers' environment" % (sys.executable, _clip(e))}, out)
         return 1
-    t0 = time.time()
     app = Celery("workerlens-fleet", broker=opts["broker"], set_as_current=False)
     app.conf.broker_connection_timeout = max(1.0, opts["timeout"])
     app.conf.broker_connection_retry = False
-    conn = app.connection_for_write()
-    ping_conn = app.connection_for_write()
+    conns = [None, None]
     try:
-        try:
-            conn.ensure_connection(max_retries=1, timeout=max(1.0, opts["timeout"]))
-            conn.default_channel  # noqa: B018  (redis: AUTH happens here)
-        except Exception as e:
-            _emit({"type": "error", "code": _classify(e), "broker": shown,
-                   "message": "cannot reach the broker %s: %s" % (shown, _clip(e, 300).replace(opts["broker"], shown))}, out)
-            return 1
-        pinged = {}
-
-        def ping():
+        if not serve:
+            return _refresh(app, conns, opts, out)
+        for line in (requests if requests is not None else sys.stdin):
             try:
-                for r in app.control.broadcast("ping", reply=True, timeout=opts["timeout"], connection=ping_conn) or []:
-                    if isinstance(r, dict):
-                        for node in r:
-                            pinged[node] = pinged.get(node, 0) + 1
+                req = json.loads(line)
+            except ValueError:
+                req = None
+            if not isinstance(req, dict):
+                _emit({"type": "error", "code": "usage", "message": "a --serve request is one JSON object per line"}, out)
+                continue
+            o = dict(opts)
+            if isinstance(req.get("expect"), int) and req["expect"] > 0:
+                o["expect"] = req["expect"]
+            else:
+                o["expect"] = None
+            o["attach"] = req.get("attach") is True
+            _refresh(app, conns, o, out)
+        return 0
+    finally:
+        for c in conns:
+            try:
+                if c is not None:
+                    c.release()
             except Exception:
                 pass
-        import threading
-        pinger = threading.Thread(target=ping, daemon=True)
-        pinger.start()
+
+
+def _refresh(app, conns, opts, out):
+    shown = redact(opts["broker"])
+    t0 = time.time()
+    try:
+        for k in (0, 1):
+            if conns[k] is None:
+                conns[k] = app.connection_for_write()
+            conns[k].ensure_connection(max_retries=1, timeout=max(1.0, opts["timeout"]))
+            conns[k].default_channel  # noqa: B018  (redis: AUTH happens here)
+    except Exception as e:
+        for k in (0, 1):  # reconnect from scratch at the next request
+            try:
+                if conns[k] is not None:
+                    conns[k].release()
+            except Exception:
+                pass
+            conns[k] = None
+        _emit({"type": "error", "code": _classify(e), "broker": shown,
+               "message": "cannot reach the broker %s: %s" % (shown, _clip(e, 300).replace(opts["broker"], shown))}, out)
+        return 1
+    conn, ping_conn = conns
+    pinged = {}
+
+    def ping():
+        try:
+            for r in app.control.broadcast("ping", reply=True, timeout=opts["timeout"], connection=ping_conn,
+                                           limit=opts["expect"]) or []:
+                if isinstance(r, dict):
+                    for node in r:
+                        pinged[node] = pinged.get(node, 0) + 1
+        except Exception:
+            pass
+    import threading
+    pinger = threading.Thread(target=ping, daemon=True)
+    pinger.start()
+    try:
         replies = app.control.broadcast(COMMAND, arguments={"attach": opts["attach"], "counts": opts["counts"],
                                                             "budget": opts["budget"],
                                                             "countsEvery": opts["counts-every"]},
-                                        reply=True, timeout=opts["timeout"], connection=conn) or []
-        pinger.join(opts["timeout"] + 2)
-    finally:
-        for c in (conn, ping_conn):
-            try:
-                c.release()
-            except Exception:
-                pass
+                                        reply=True, timeout=opts["timeout"], connection=conn, limit=opts["expect"]) or []
+    except Exception as e:
+        conns[0] = None
+        _emit({"type": "error", "code": _classify(e), "broker": shown,
+               "message": "the broker %s failed during the refresh: %s" % (shown, _clip(e, 300).replace(opts["broker"], shown))}, out)
+        return 1
+    pinger.join(opts["timeout"] + 2)
     entries = []
     for r in replies:
         if isinstance(r, dict):

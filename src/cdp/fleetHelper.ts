@@ -70,3 +70,87 @@ export function runFleet(opts: FleetRunOptions): Promise<FleetState & { wallMs: 
     });
   });
 }
+
+/**
+ * A long-lived helper (`fleet --serve`) for repeated refreshes: no Python start, Celery import or
+ * broker connection per refresh (seconds on a busy machine). One request at a time; a helper that
+ * exits is restarted at the next refresh; dispose() kills it.
+ */
+export class FleetHelper {
+  private child: ReturnType<typeof spawn> | null = null;
+  private buf = '';
+  private err = '';
+  private lines: string[] = [];
+  private waiter: ((done: boolean) => void) | null = null;
+  private busy = false;
+
+  constructor(private readonly opts: Omit<FleetRunOptions, 'signal' | 'attach'>) {}
+
+  private start(): ReturnType<typeof spawn> {
+    const agentDir = this.opts.agentDir ?? findAgentDir();
+    if (!agentDir) throw new FleetError('no-agent-folder', 'cannot find the Worker Lens agent folder (agent/workerlens_agent)');
+    const python = this.opts.python || 'python3';
+    const args = ['-m', 'workerlens_agent', 'fleet', '--serve', '--timeout', String(this.opts.timeoutS ?? 1)];
+    if (this.opts.budgetS) args.push('--budget', String(this.opts.budgetS));
+    if (this.opts.countsEveryS) args.push('--counts-every', String(this.opts.countsEveryS));
+    const env: NodeJS.ProcessEnv = { ...process.env, WORKERLENS_BROKER_URL: this.opts.broker, PYTHONPATH: agentDir + (process.env.PYTHONPATH ? `:${process.env.PYTHONPATH}` : ''), PYTHONDONTWRITEBYTECODE: '1' };
+    delete env.WORKERLENS;
+    const child = spawn(python, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.buf = ''; this.err = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      this.buf += d;
+      for (let nl = this.buf.indexOf('\n'); nl >= 0; nl = this.buf.indexOf('\n')) {
+        const line = this.buf.slice(0, nl);
+        this.buf = this.buf.slice(nl + 1);
+        this.lines.push(line);
+        if (/"type": "(done|error)"/.test(line)) this.waiter?.(true);
+      }
+    });
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => { if (this.err.length < 64 << 10) this.err += d; });
+    child.on('error', e => { this.err += `\n${e.message}`; });
+    child.on('exit', () => { if (this.child === child) this.child = null; this.waiter?.(false); });
+    return child;
+  }
+
+  /** One refresh; `expect` = stop waiting once that many replies came (Celery's broadcast limit). */
+  async refresh(req: { expect?: number | null; attach?: boolean } = {}, signal?: AbortSignal): Promise<FleetState & { wallMs: number }> {
+    if (this.busy) throw new FleetError('busy', 'a fleet refresh is already running');
+    this.busy = true;
+    const t0 = Date.now();
+    try {
+      const child = this.child ??= this.start();
+      this.lines = [];
+      let limit: NodeJS.Timeout | undefined;
+      const finished = new Promise<boolean>(resolve => {
+        this.waiter = resolve;
+        limit = setTimeout(() => resolve(false), ((this.opts.timeoutS ?? 1) + (this.opts.budgetS ?? 1) + 30) * 1000);
+        signal?.addEventListener('abort', () => resolve(false), { once: true });
+      });
+      child.stdin?.write(JSON.stringify({ expect: req.expect ?? null, attach: req.attach === true }) + '\n');
+      const ok = await finished;
+      clearTimeout(limit);
+      this.waiter = null;
+      if (signal?.aborted) { this.dispose(); throw new FleetError('cancelled', 'cancelled'); }
+      const state = fleetFromLines(this.lines);
+      if (state.error && !state.done) {
+        if (['no-celery', 'usage', 'helper-output'].includes(state.error.code)) this.dispose();
+        throw new FleetError(state.error.code, state.error.message);
+      }
+      if (!ok || !state.done) {
+        this.dispose();
+        const python = this.opts.python || 'python3';
+        const tail = this.err.trim().split('\n').slice(-3).join(' | ') || 'no answer';
+        throw new FleetError('helper-failed', `the fleet helper (${python} -m workerlens_agent fleet --serve) failed: ${tail.replace(this.opts.broker, '<broker>')}`);
+      }
+      return { ...state, wallMs: Date.now() - t0 };
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  dispose(): void {
+    const c = this.child;
+    this.child = null;
+    if (c && c.exitCode === null) { c.stdin?.end(); c.kill('SIGKILL'); }
+  }
+}

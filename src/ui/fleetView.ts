@@ -2,7 +2,7 @@
 // way too), grouped by host, ranked by memory growth, with a fleet-wide "task → memory per run"
 // list. The broker URL lives in settings WITHOUT its password; the password in SecretStorage.
 import * as vscode from 'vscode';
-import { FleetError, runFleet } from '../cdp/fleetHelper';
+import { FleetError, FleetHelper } from '../cdp/fleetHelper';
 import { checkBrokerUrl, redactBrokerUrl, splitBrokerUrl, withPassword } from '../common/brokerUrl';
 import { formatBytes, plural } from '../common/format';
 import type { FleetProcess } from '../protocol/fleet';
@@ -28,6 +28,8 @@ export class FleetView implements vscode.TreeDataProvider<Node>, vscode.Disposab
   private running: AbortController | null = null;
   private timer: NodeJS.Timeout | undefined;
   private lastAt = 0;
+  private helper: { key: string; helper: FleetHelper } | null = null;
+  private refreshes = 0;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly secrets: vscode.SecretStorage, private readonly agentDir: string, private readonly log: vscode.LogOutputChannel) {
@@ -93,6 +95,8 @@ export class FleetView implements vscode.TreeDataProvider<Node>, vscode.Disposab
   async disconnect(): Promise<void> {
     const setting = this.brokerSetting();
     if (setting) await this.secrets.delete(SECRET_PREFIX + splitBrokerUrl(setting).url);
+    this.helper?.helper.dispose();
+    this.helper = null;
     await vscode.workspace.getConfiguration('workerLens.fleet').update('brokerUrl', undefined, vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global);
     this.state = null; this.error = null;
     await this.updateContext();
@@ -108,13 +112,23 @@ export class FleetView implements vscode.TreeDataProvider<Node>, vscode.Disposab
     const python = config.get<string>('fleet.python') || config.get<string>('python.path') || 'python3';
     const ac = this.running = new AbortController();
     this.lastAt = Date.now();
+    const timeoutS = config.get<number>('fleet.timeout', 1);
+    const key = JSON.stringify([broker, python, timeoutS]);
+    if (this.helper?.key !== key) {
+      this.helper?.helper.dispose();
+      this.helper = { key, helper: new FleetHelper({ broker, python, agentDir: this.agentDir, timeoutS }) };
+    }
+    // Between full refreshes (every 6th, which also finds new workers and late answers), stop
+    // waiting once as many replies came as last time: saves Celery's wait for stragglers.
+    const expect = this.refreshes++ % 6 !== 0 && this.state?.done?.replies ? this.state.done.replies : null;
     try {
-      this.state = await runFleet({ broker, python, agentDir: this.agentDir, timeoutS: config.get<number>('fleet.timeout', 1), signal: ac.signal });
+      this.state = await this.helper.helper.refresh({ expect }, ac.signal);
       this.error = null;
       this.log.debug(`Fleet: ${plural(this.state.workers.length, 'worker')} from ${redactBrokerUrl(broker)} in ${this.state.wallMs} ms`);
     } catch (e) {
       if (e instanceof FleetError && e.code === 'cancelled') return;
       this.error = (e as Error).message;
+      this.refreshes = 0; // the next one is a full refresh
       this.log.warn(`Fleet: ${this.error}`);
     } finally {
       this.running = null;
@@ -184,6 +198,7 @@ export class FleetView implements vscode.TreeDataProvider<Node>, vscode.Disposab
 
   dispose(): void {
     this.running?.abort();
+    this.helper?.helper.dispose();
     clearInterval(this.timer);
     this.changed.dispose();
     for (const d of this.disposables) d.dispose();

@@ -3,8 +3,11 @@
 // workers sharing a node name. The leaking worker ranks first once it has leaked.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCli, runCli } from './heapHelpers';
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { buildCli, runCli, ROOT } from './heapHelpers';
 import { FleetEnv, PYTHON, whyNoFleet } from './fleetEnv';
+import { FleetHelper } from '../../src/cdp/fleetHelper';
 
 const why = whyNoFleet();
 let env: FleetEnv | undefined;
@@ -46,6 +49,47 @@ test('lists every worker with its children, flags garbage and duplicates; the le
   assert.match(text.stdout, new RegExp(`^host ${e.info.hosts[0]}\\n  ${leakyNode}  prefork ×2  RSS [\\d.]+ MB  \\+[\\d.]+ MB since`, 'm'));
   assert.match(text.stdout, /tasks\.leak +\+[\d.]+ KB\/run {2}60 runs on 1 worker/);
   assert.match(text.stdout, /garbage@local: unknown: replied list/);
+});
+
+test('the heap of a worker reachable only through a tunnel, with the token from the broker', { skip: why ?? false }, async () => {
+  const e = env as FleetEnv;
+  const node = `leaky@${e.info.hosts[0]}`;
+  const producer = spawn(PYTHON, ['-c', "import time\nfrom tasks import leak\nfor i in range(40):\n    leak.apply_async((i, 1000), queue='leaky'); time.sleep(0.15)"],
+    { cwd: path.join(ROOT, 'examples/celery-leaky'), env: { ...process.env, CELERY_BROKER_URL: e.info.broker, PYTHONPATH: path.join(ROOT, 'agent') }, stdio: 'ignore' });
+  try {
+    const r = await runCli(['fleet', '--broker', e.info.broker, '--python', PYTHON, '--timeout', '3', '--heap', node, '--tunnel', e.info.tunnelCommand, '--samples', '3', '--interval', '1.5']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`note: reached ${node} pid \\d+ on ${e.info.hosts[0]}, through \`socat TCP-LISTEN:\\d+`));
+    assert.match(r.stdout, /Payload/);
+    assert.match(r.stdout, /leaky_storage/);
+  } finally { producer.kill(); }
+  assert.equal(spawnSync('pgrep', ['-f', `TCP-LISTEN.*ip netns exec ${e.info.hosts[0]}`]).status, 1, 'the tunnel was stopped');
+});
+
+test('a tunnel command that fails says so with its stderr; a bad host name never reaches it', { skip: why ?? false }, async () => {
+  const e = env as FleetEnv;
+  const node = `leaky@${e.info.hosts[0]}`;
+  const r = await runCli(['fleet', '--broker', e.info.broker, '--python', PYTHON, '--timeout', '2', '--heap', node, '--tunnel', "sh -c 'echo no route to $0 >&2; exit 3' {host}"]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`the tunnel command exited \\(3\\) before 127\\.0\\.0\\.1:\\d+ opened: no route to ${e.info.hosts[0]}`));
+  const missing = await runCli(['fleet', '--broker', e.info.broker, '--python', PYTHON, '--timeout', '2', '--heap', 'nobody@nowhere', '--tunnel', 'true']);
+  assert.match(missing.stderr, /no worker named nobody@nowhere answered/);
+});
+
+test('the long-lived helper (the Fleet view\'s way) answers refresh after refresh, with a broadcast limit', { skip: why ?? false }, async () => {
+  const e = env as FleetEnv;
+  const helper = new FleetHelper({ broker: e.info.broker, python: PYTHON, timeoutS: 3, agentDir: path.join(ROOT, 'agent') });
+  try {
+    const full = await helper.refresh();
+    assert.equal(full.done?.replies, 5);
+    const quick = await helper.refresh({ expect: full.done?.replies });
+    assert.equal(quick.workers.filter(w => w.status === 'ok').length, 4);
+  } finally { helper.dispose(); }
+  const down = new FleetHelper({ broker: 'redis://127.0.0.1:1/0', python: PYTHON, agentDir: path.join(ROOT, 'agent') });
+  try {
+    await assert.rejects(down.refresh(), /cannot reach the broker/);
+    await assert.rejects(down.refresh(), /cannot reach the broker/); // retried, still one clear error
+  } finally { down.dispose(); }
 });
 
 test('an unreachable broker is one clear error, without the password', { skip: why ?? false }, async () => {
