@@ -19,6 +19,9 @@ from workerlens_agent import fleet  # noqa: E402
 
 WHY_NOT = None if have_celery() else "needs /usr/bin/python3 with celery+redis and redis-server"
 WHY_NOT = WHY_NOT or fleet_env.can_make_hosts()
+# The fleet's processes all run /usr/bin/python3 (the one with Celery): once is enough, not per interpreter.
+if not WHY_NOT and os.path.realpath(sys.executable) != os.path.realpath(CELERY_PY):
+    WHY_NOT = "the fleet runs on %s; tested once, under that interpreter" % CELERY_PY
 
 
 def run_fleet(broker, *args):
