@@ -157,6 +157,32 @@ class FleetTest(unittest.TestCase):
             tunnel.stderr.close()
 
 
+@unittest.skipIf(not have_celery() or WHY_NOT and "tested once" in WHY_NOT, "needs /usr/bin/python3 with celery+redis")
+class AutostartFleetTest(unittest.TestCase):
+    """An app that never calls install(): WORKERLENS=1 + the autostart hook registers the command too."""
+
+    def test_autostart_worker_answers(self):
+        from tests.helpers import AGENT_DIR, FIXTURES, Redis, Sandbox
+        box = Sandbox()
+        try:
+            redis = Redis(box)
+            path = os.path.join(AGENT_DIR, "workerlens_autostart") + os.pathsep + FIXTURES
+            env = box.env(PYTHONPATH=path, WORKERLENS="1", CELERY_BROKER_URL=redis.url)
+            worker = box.spawn([CELERY_PY, "-m", "celery", "-A", "plain_celery_app", "worker", "--pool", "prefork", "-c", "1",
+                                "-l", "warning", "--without-heartbeat", "--without-mingle", "--without-gossip",
+                                "-n", "auto@local"], env=env, stdout=subprocess.DEVNULL)
+
+            def answered():
+                code, lines, _ = run_fleet(redis.url, "--timeout", "2", "--budget", "3")
+                w = [x for x in lines if x.get("node") == "auto@local" and x.get("status") == "ok"]
+                return w and all(p["agentPort"] for p in w[0]["reply"]["processes"]) and w[0]
+            got = wait_for(answered, 60, "the autostarted worker's fleet reply")
+            self.assertEqual([p["role"] for p in got["reply"]["processes"]], ["main", "child"])
+            self.assertEqual(got["reply"]["pid"], worker.pid)
+        finally:
+            box.close()
+
+
 @unittest.skipIf(have_celery() is False, "needs /usr/bin/python3 with celery+redis")
 class BrokerDownTest(unittest.TestCase):
     def test_unreachable_broker_is_one_clear_error(self):
