@@ -120,7 +120,9 @@ class Layout(object):
             head = api.PyInterpreterState_ThreadHead(interp)
             nxt = api.PyThreadState_Next(head)
             self.interp_threads_head = _find(mem.read(interp, 8192), head, "the thread list in the interpreter")
-            self.ts_next = _find(mem.read(head, 1024), nxt, "PyThreadState.next")
+            hbuf = mem.read(head, 1024)
+            self.ts_next = _find(hbuf, nxt, "PyThreadState.next")
+            self.ts_interp = _find(hbuf, interp, "PyThreadState.interp")
         finally:
             done.set()
             t.join()
@@ -323,28 +325,59 @@ def _state(kstate, syscall):
 def read_stacks(pid, L, max_frames=MAX_FRAMES):
     t0 = time.perf_counter()
     _path, inode, my_base = _mapping_of(os.getpid(), L.runtime)
-    with open("/proc/%d/maps" % pid) as f:
-        rows = [l.split() for l in f]
-    base = _base_of(rows, _path, inode)
-    if base is None or my_base is None:
-        raise OutsideError("not-same-binary", "pid %d does not run %s (run this with the target's own interpreter)" % (pid, _path))
-    shift = base - my_base
     mem = Mem(pid)
-    notes = []
-    threads = []
     try:
+        try:
+            with open("/proc/%d/maps" % pid) as f:
+                rows = [l.split() for l in f]
+        except PermissionError as e:
+            raise OutsideError("ptrace-denied", "may not read the memory map of pid %d (%s)" % (pid, e.strerror))
+        except FileNotFoundError:
+            raise OutsideError("not-found", "no process with pid %d" % pid)
+        base = _base_of(rows, _path, inode)
+        if base is None or my_base is None:
+            raise OutsideError("not-same-binary", "pid %d does not run %s (run this with the target's own interpreter)" % (pid, _path))
+        shift = base - my_base
         code_type = L.code_type + shift
         interp = mem.ptr(L.runtime + shift + L.rt_interp_head)
-        ts = mem.ptr(interp + L.interp_threads_head)
-        code_cache = {}
-        seen = set()
-        while ts and len(threads) < MAX_THREADS and ts not in seen:
-            seen.add(ts)
+        best, notes = None, []
+        for _attempt in range(5):  # the thread list changes under us: retry until one walk is consistent
+            threads, ok, code_cache = [], True, {}
             try:
-                buf = mem.read(ts, max(L.ts_next, L.ts_thread_id, L.ts_native_id, L.ts_frame) + 8)
+                ok = _walk_threads(mem, L, pid, interp, code_type, code_cache, max_frames, threads)
             except OSError:
-                notes.append("a thread state could not be read (the thread exited mid-read)")
+                ok = False
+            if best is None or len(threads) > len(best):
+                best = threads
+            if ok:
+                best = threads
                 break
+        else:
+            notes.append("threads started or exited during every read: the list may be incomplete")
+        threads = best or []
+    finally:
+        mem.close()
+    return {"threads": threads, "deadlocks": [], "source": "outside", "pid": pid, "timestamp": time.time(),
+            "how": "read from /proc/%d/mem with offsets learned from the same interpreter binary (%s); the process was not stopped" % (pid, _path),
+            "pauseMs": 0, "wallMs": round((time.perf_counter() - t0) * 1000, 3), "notes": notes,
+            "threadCount": len(threads)}
+
+
+def _walk_threads(mem, L, pid, interp, code_type, code_cache, max_frames, threads):
+    """Appends every thread to `threads`; False when the list changed under us (a freed state)."""
+    ts = mem.ptr(interp + L.interp_threads_head)
+    seen = set()
+    size = max(L.ts_next, L.ts_thread_id, L.ts_native_id, L.ts_frame, L.ts_interp) + 8
+    while ts:
+        if ts in seen:
+            return False  # a loop: the list was relinked while we walked it
+        if len(threads) >= MAX_THREADS:
+            return True
+        seen.add(ts)
+        buf = mem.read(ts, size)
+        if _P.unpack_from(buf, L.ts_interp)[0] != interp:
+            return False  # freed or reused memory: not a thread state of this interpreter any more
+        if True:  # one thread
             ident = _P.unpack_from(buf, L.ts_thread_id)[0]
             native = _P.unpack_from(buf, L.ts_native_id)[0]
             frames, note = _frames(mem, L, _P.unpack_from(buf, L.ts_frame)[0], code_type, code_cache, max_frames)
@@ -357,12 +390,7 @@ def read_stacks(pid, L, max_frames=MAX_FRAMES):
                 t["readNote"] = note
             threads.append(t)
             ts = _P.unpack_from(buf, L.ts_next)[0]
-    finally:
-        mem.close()
-    return {"threads": threads, "deadlocks": [], "source": "outside", "pid": pid, "timestamp": time.time(),
-            "how": "read from /proc/%d/mem with offsets learned from the same interpreter binary (%s); the process was not stopped" % (pid, _path),
-            "pauseMs": 0, "wallMs": round((time.perf_counter() - t0) * 1000, 3), "notes": notes,
-            "threadCount": len(threads)}
+    return True
 
 
 def _comm(pid, tid):
