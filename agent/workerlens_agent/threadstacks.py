@@ -444,10 +444,15 @@ class _Capture(object):
             items = list(active.items())  # dict of int -> Thread: C only
         except Exception:
             return out
+        main_ident = getattr(th, "_main_thread", None)
+        main_ident = instance_attr(main_ident, "_ident") if main_ident is not None else None
         for ident, t in items:
             name = instance_attr(t, "_name")
             daemon = instance_attr(t, "_daemonic")
             native = instance_attr(t, "_native_id")
+            if type(native) is int and not os.path.exists("/proc/self/task/%d" % native):
+                # 3.11 keeps the parent's id in a forked child's main thread; there it is our pid
+                native = os.getpid() if ident == main_ident else None
             out[ident] = {"name": name if type(name) is str else None, "daemon": daemon if type(daemon) is bool else False,
                           "nativeId": native if type(native) is int else None}
         return out
@@ -624,8 +629,9 @@ def thread_stacks(agent_idents, tasks=None, max_frames=200, max_threads=5000, _s
         frames, raw, truncated = cap.frames_of(frame)
         raws[ident] = raw
         m = meta.get(ident, {})
-        t = {"threadId": ident, "name": m.get("name") or "thread-%d" % ident, "daemon": bool(m.get("daemon")),
-             "nativeId": m.get("nativeId"), "isAgent": ident in agent_idents or ident == me,
+        is_agent = ident in agent_idents or ident == me
+        t = {"threadId": ident, "name": m.get("name") or ("Worker Lens agent" if is_agent else "thread-%d" % ident), "daemon": bool(m.get("daemon")),
+             "nativeId": m.get("nativeId"), "isAgent": is_agent,
              "frames": frames, "framesTruncated": truncated}
         task = running_tasks.get(ident)
         if task is not None:

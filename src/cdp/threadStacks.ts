@@ -4,6 +4,7 @@
 // interpreter (`python -m workerlens_agent outside-stacks PID`, which never stops the worker).
 // A main process brings its pool children (discovery files and /proc ppid).
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { DiscoveryFile, GetThreadStacksResult, StacksSource } from '../protocol/agent';
@@ -81,9 +82,19 @@ export async function readOutsideStacks(pid: number, opts: { agentDir?: string; 
 
 async function agentStacks(pid: number, opts: StacksOptions): Promise<GetThreadStacksResult> {
   const timeoutMs = opts.agentTimeoutMs ?? 4000;
-  if (opts.client) return opts.client.python.getThreadStacks({ timeoutMs, signal: opts.signal });
+  if (opts.client) {
+    try {
+      return await opts.client.python.getThreadStacks({ timeoutMs, signal: opts.signal });
+    } catch (e) {
+      if ((e as { kind?: string }).kind === 'timeout') throw new Error(`the agent did not answer within ${timeoutMs / 1000} s (busy in C code holding the GIL, or stopped)`);
+      throw e;
+    }
+  }
   const d = opts.discovery ?? await readDiscoveryFile(pid);
   if (!d) throw new Error(`pid ${pid} runs no Worker Lens agent`);
+  // A WebSocket handshake to an agent that cannot run (a C call holds the GIL) never completes and
+  // has no timeout of its own: ask over plain HTTP first, on a socket we can destroy.
+  await probeAgent(d, timeoutMs);
   const ep = endpointFromDiscovery(d);
   const client = await CdpClient.connect({ worker: workerLabel(d), locate: async () => ep, reconnectDelaysMs: false }, AbortSignal.timeout(timeoutMs));
   try {
@@ -91,6 +102,19 @@ async function agentStacks(pid: number, opts: StacksOptions): Promise<GetThreadS
   } finally {
     client.dispose();
   }
+}
+
+function probeAgent(d: DiscoveryFile, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const host = d.host.includes(':') ? `[${d.host}]` : d.host;
+    const req = http.get({ host: d.host, port: d.port, path: '/json/version', headers: { Host: `${host}:${d.port}` }, timeout: timeoutMs, agent: false }, res => {
+      res.resume();
+      res.on('end', () => resolve());
+      res.on('error', reject);
+    });
+    req.on('timeout', () => { req.destroy(); reject(new Error(`the agent did not answer within ${timeoutMs / 1000} s (busy in C code holding the GIL, or stopped)`)); });
+    req.on('error', e => reject(new Error(`the agent is unreachable: ${e.message}`)));
+  });
 }
 
 /** One process's stacks: the agent's answer, else the outside read, else both reasons. */
