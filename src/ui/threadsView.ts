@@ -140,6 +140,7 @@ export class ThreadsView implements vscode.TreeDataProvider<Node>, vscode.Dispos
         item.description = deadlockSummary(d, threadsById(r)).replace(/^Deadlock: /, '');
         item.tooltip = `${deadlockSummary(d, threadsById(r))}\n${d.how}`;
         item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
+        item.accessibilityInformation = { label: `Deadlock: ${d.threadIds.length} threads: ${item.description}` };
         return item;
       }
       case 'thread': {
@@ -154,6 +155,7 @@ export class ThreadsView implements vscode.TreeDataProvider<Node>, vscode.Dispos
         item.iconPath = new vscode.ThemeIcon(icon[0], icon[1] ? new vscode.ThemeColor(icon[1]) : undefined);
         item.tooltip = `${threadTitle(t)} (ident ${t.threadId})${t.daemon ? ', daemon' : ''}\nState: ${stateLabel(t)}${t.kernelState ? ` (kernel ${t.kernelState}${t.syscall ? `, syscall ${t.syscall}` : ''})` : ''}${t.task ? `\nTask: ${taskSummary(t.task)}` : ''}`;
         item.contextValue = 'thread';
+        item.accessibilityInformation = { label: `Thread ${threadTitle(t)}: ${item.description}` };
         return item;
       }
       case 'info': {
@@ -163,6 +165,7 @@ export class ThreadsView implements vscode.TreeDataProvider<Node>, vscode.Dispos
         item.tooltip = n.tooltip;
         item.iconPath = new vscode.ThemeIcon(n.icon, n.color ? new vscode.ThemeColor(n.color) : undefined);
         if (n.at) item.command = openCommand(n.at.url, n.at.lineNumber);
+        item.accessibilityInformation = { label: `${n.label}: ${n.description ?? ''}` };
         return item;
       }
       case 'frame': {
@@ -173,6 +176,7 @@ export class ThreadsView implements vscode.TreeDataProvider<Node>, vscode.Dispos
         item.tooltip = `${f.url}:${f.lineNumber + 1}`;
         item.iconPath = new vscode.ThemeIcon(n.top ? 'debug-stackframe' : 'debug-stackframe-dot');
         if (f.url && !f.url.startsWith('<')) item.command = openCommand(f.url, f.lineNumber);
+        item.accessibilityInformation = { label: `${f.functionName} ${f.url}:${f.lineNumber + 1}` };
         return item;
       }
     }

@@ -1,0 +1,62 @@
+// Issue 17: a real Celery worker (threads pool, --workerlens) whose two tasks deadlock on two locks
+// (ABBA) and a third runs past its soft time limit. Attach; the Threads view shows the deadlock
+// banner and row, the past-soft-limit task; clicking a frame opens hung_tasks.py at that line.
+'use strict';
+const cp = require('child_process');
+const fs = require('fs');
+const path = require('path');
+const { until, openWorkerLens, clickInline } = require('./lib');
+
+module.exports = {
+  name: 'threads',
+  order: 60,
+  async run(page, ctx) {
+    const file = path.join(ctx.workspace, 'hung_tasks.py');
+    fs.copyFileSync(path.join(ctx.root, 'test', 'fixtures', 'agent', 'hung_tasks.py'), file);
+    const source = fs.readFileSync(file, 'utf8').split('\n');
+    const env = { CELERY_BROKER_URL: ctx.redis.url, PYTHONPATH: path.join(ctx.root, 'agent'), PYTHONUNBUFFERED: '1' };
+    const worker = ctx.stack.spawnGroup('celery-hung', '/usr/bin/python3', ['-m', 'celery', '-A', 'hung_tasks', 'worker', '--pool', 'threads', '-c', '3',
+      '-Q', 'hung', '-n', `hung-${process.pid}@localhost`, '--loglevel', 'INFO', '--without-gossip', '--without-mingle', '--without-heartbeat', '--workerlens'],
+    { cwd: ctx.workspace, env, logFile: path.join(ctx.tmp, 'celery-hung.log') });
+    try {
+      await until('the hung worker ready', () => /ready\./.test(fs.readFileSync(path.join(ctx.tmp, 'celery-hung.log'), 'utf8')), 60000);
+      cp.execFileSync('/usr/bin/python3', ['-c', "from hung_tasks import *\ntransfer_a_to_b.apply_async(queue='hung'); transfer_b_to_a.apply_async(queue='hung'); slow_report.apply_async((600,), queue='hung')"],
+        { cwd: ctx.workspace, env: { ...process.env, CELERY_BROKER_URL: ctx.redis.url }, timeout: 60000 });
+      await openWorkerLens(page);
+      const row = page.getByRole('treeitem', { name: new RegExp(`, pid ${worker.child.pid}, agent running`) });
+      await row.waitFor({ timeout: 60000 });
+      await clickInline(page, row, 'Attach to Worker');
+      await page.getByRole('treeitem', { name: new RegExp(`pid ${worker.child.pid}, attached`) }).waitFor({ timeout: 30000 });
+      // Make room: a wider sidebar, Workers and Heap collapsed, Threads open.
+      const sash = page.locator('.monaco-sash.vertical').first();
+      const box = await sash.boundingBox();
+      if (box && box.x < 600) { await page.mouse.move(box.x + box.width / 2, 400); await page.mouse.down(); await page.mouse.move(760, 400, { steps: 5 }); await page.mouse.up(); }
+      const paneHeader = title => page.locator('.pane-header', { has: page.locator('h3.title', { hasText: new RegExp(`^${title}$`) }) });
+      for (const title of ['Workers', 'Heap']) {
+        const h = paneHeader(title);
+        if ((await h.getAttribute('aria-expanded')) === 'true') await h.click();
+      }
+      const header = paneHeader('Threads');
+      if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+      const pane = page.locator('.pane', { has: header });
+      const deadlock = pane.getByRole('treeitem', { name: /^Deadlock: 2 threads/ });
+      await deadlock.waitFor({ timeout: 60000 });
+      const banner = await pane.locator('.tree-explorer-viewlet-tree-view-message, .message').first().textContent();
+      if (!/Deadlock/.test(banner || '')) throw new Error(`no deadlock banner: ${banner}`);
+      await until('the slow task flagged past its soft limit', async () => /past soft limit/.test(await pane.textContent()), 30000);
+      ctx.log(`    banner: ${(banner || '').replace(/\s+/g, ' ').slice(0, 200)}`);
+      await ctx.shot('threads-deadlock');
+      // The deadlocked threads are expanded under the Deadlock row: click the task's own frame.
+      const frame = pane.getByRole('treeitem', { name: /^transfer_a_to_b \S*hung_tasks\.py:\d+$/ }).first();
+      await frame.waitFor({ timeout: 30000 });
+      const line = +(/hung_tasks\.py:(\d+)$/.exec(await frame.getAttribute('aria-label') || '') || [0, 0])[1];
+      if (!source[line - 1] || !/with lock_b:/.test(source[line - 1])) throw new Error(`the frame names line ${line}: ${source[line - 1]}`);
+      await frame.click();
+      await page.locator('.tabs-container .tab.active', { hasText: 'hung_tasks.py' }).waitFor({ timeout: 30000 });
+      await until(`the cursor on line ${line}`, async () => new RegExp(`Ln ${line},`).test(await page.locator('#status\\.editor\\.selection').textContent({ timeout: 2000 })), 20000);
+      await ctx.shot('threads-frame-source');
+    } finally {
+      ctx.stack.killGroup(worker, 'SIGKILL');
+    }
+  },
+};
