@@ -130,6 +130,45 @@ class ThreadStacksTest(unittest.TestCase):
         me = [x for x in r["threads"] if x["threadId"] == t.ident][0]
         self.assertEqual(me["name"], "thread-%d" % t.ident)  # _name is a property there: not read
 
+    def test_never_hashes_user_classes_of_waited_objects(self):
+        calls = []
+
+        class Meta(type):
+            def __hash__(cls):
+                calls.append("hash")
+                return 1
+
+            def __eq__(cls, other):
+                calls.append("eq")
+                return cls is other
+
+        class MyLock(metaclass=Meta):
+            def __init__(self):
+                self._inner = threading.Lock()
+
+            def __enter__(self):
+                self._inner.acquire()
+
+            def __exit__(self, *a):
+                self._inner.release()
+
+        mine = MyLock()
+        gate = threading.Event()
+
+        def user():
+            with mine:
+                gate.wait()
+        t = threading.Thread(target=user, daemon=True)
+        t.start()
+        time.sleep(0.2)
+        calls[:] = []
+        try:
+            threadstacks.thread_stacks(set())
+            self.assertEqual(calls, [])
+        finally:
+            gate.set()
+            t.join()
+
     def test_threads_exiting_mid_read_and_c_only_threads(self):
         stop = threading.Event()
 

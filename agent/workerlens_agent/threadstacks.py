@@ -54,33 +54,34 @@ def _type_name(o):
 
 # -- classes we recognise by identity (never by name: a user class may be called "Lock") ---------
 def _std_classes():
+    """id(class) -> (class, kind). Keyed by id: hashing a user class could run its metaclass __hash__."""
     out = {}
+
+    def add(c, n):
+        if isinstance(c, type):
+            out[id(c)] = (c, n)
     th = sys.modules.get("threading")
     if th is not None:
         for n in ("Condition", "Event", "Semaphore", "BoundedSemaphore", "Barrier", "Thread", "_RLock"):
-            c = th.__dict__.get(n)
-            if isinstance(c, type):
-                out[c] = n
+            add(th.__dict__.get(n), n)
     q = sys.modules.get("queue")
     if q is not None:
         for n in ("Queue", "LifoQueue", "PriorityQueue"):
-            c = q.__dict__.get(n)
-            if isinstance(c, type):
-                out[c] = "Queue"
+            add(q.__dict__.get(n), "Queue")
     if _LOCK_T is not None:
-        out[_LOCK_T] = "Lock"
+        add(_LOCK_T, "Lock")
     if _RLOCK_C is not None:
-        out[_RLOCK_C] = "RLock"
+        add(_RLOCK_C, "RLock")
     return out
 
 
 def _kind_of(o, classes):
-    """'Lock' | 'RLock' | 'Condition' | ... for exact stdlib types and their subclasses (by MRO)."""
+    """'Lock' | 'RLock' | 'Condition' | ... for stdlib types and their subclasses (by MRO identity)."""
     try:
         for klass in safe.mro_of(type(o)) or ():
-            k = classes.get(klass)
-            if k is not None:
-                return "RLock" if k == "_RLock" else k
+            e = classes.get(id(klass))
+            if e is not None and e[0] is klass:
+                return "RLock" if e[1] == "_RLock" else e[1]
     except Exception:
         pass
     return None
@@ -103,15 +104,6 @@ def _rlock_owner(o, classes):
         return int(text[j:k]) if k > j else None
     owner = instance_attr(o, "_owner")
     return owner if type(owner) is int else None
-
-
-def _is_locked(o):
-    if _LOCK_T is not None and type(o) is _LOCK_T:
-        try:
-            return _LOCK_T.locked(o)
-        except Exception:
-            return None
-    return None
 
 
 # -- sources: parsed once per file, analysed once per (function, line) ----------------------------
