@@ -117,6 +117,8 @@ class _Sources(object):
         entry = self._lines.get(filename, _MISSING)
         if entry is not _MISSING:
             return entry
+        if len(self._lines) >= 64:
+            self._lines.pop(next(iter(self._lines)))
         lines = None
         try:
             if os.path.getsize(filename) <= _MAX_SOURCE:
@@ -129,18 +131,21 @@ class _Sources(object):
         return lines
 
     def func_tree(self, filename, firstlineno, name):
+        # Few trees are kept: every AST node is an object in the worker's heap (the Heap view sees them).
         key = (filename, firstlineno, name)
         tree = self._funcs.get(key, _MISSING)
         if tree is not _MISSING:
             return tree
+        if len(self._funcs) >= 8:
+            self._funcs.pop(next(iter(self._funcs)))
         tree = None
         lines = self.lines(filename)
         if lines:
             try:
                 if name == "<module>":
                     tree = ast.parse("\n".join(lines))
-                else:
-                    tree = _parse_block(lines, firstlineno)
+                else:  # a lambda/comprehension is parsed as its own statement; a def as its block
+                    tree = _parse_block(lines, firstlineno, statement_only=name.startswith("<"))
             except Exception:
                 tree = None
         self._funcs[key] = tree
@@ -152,13 +157,13 @@ class _Sources(object):
         if r is None:
             tree = self.func_tree(code.co_filename, code.co_firstlineno, code.co_name)
             r = _analyse(tree, line) if tree is not None else ([], None, (None, None))
-            if len(self._held) > 20000:
+            if len(self._held) > 2000:
                 self._held.clear()
             self._held[key] = r
         return r
 
 
-def _parse_block(lines, firstlineno):
+def _parse_block(lines, firstlineno, statement_only=False):
     """The def (with its decorators) starting at firstlineno, parsed alone; line numbers kept."""
     start = firstlineno - 1
     if start < 0 or start >= len(lines):
@@ -166,7 +171,7 @@ def _parse_block(lines, firstlineno):
     first = lines[start]
     indent = len(first) - len(first.lstrip())
     end = start + 1
-    seen_def = first.lstrip().startswith(("def ", "async def ", "class "))
+    seen_def = statement_only or first.lstrip().startswith(("def ", "async def ", "class "))
     while end < len(lines) and end - start < _MAX_FUNC_LINES:
         text = lines[end]
         stripped = text.strip()

@@ -200,6 +200,9 @@ function shortPath(p: string): string {
 
 function banner(list: ProcessStacks[]): string | undefined {
   const msgs: string[] = [];
+  // One process: its threads are the top level, so say here how they were read.
+  const only = list.length === 1 ? list[0] : undefined;
+  if (only?.result) msgs.push(`${only.label}: ${only.result.threads.filter(t => !t.isAgent).length} threads, ${sourceLabel(only.result)}`);
   for (const p of list) {
     const r = p.result;
     if (!r) continue;
@@ -207,8 +210,8 @@ function banner(list: ProcessStacks[]): string | undefined {
     for (const d of r.deadlocks ?? []) msgs.push(`⚠ ${p.label}: ${deadlockSummary(d, byId)}`);
     for (const t of r.threads) if (t.task?.pastSoftLimit) msgs.push(`⚠ ${p.label}: ${t.task.name} has run ${t.task.runningSeconds.toFixed(0)} s, past its soft time limit (${t.task.softTimeLimit} s)`);
   }
-  const outside = list.filter(p => p.source === 'outside').map(p => p.label);
-  if (outside.length) msgs.push(`${outside.join(', ')}: the agent did not answer; stacks read from outside.`);
+  const outside = list.filter(p => p.source === 'outside').map(p => `${p.label}: the agent did not answer (${p.agentError}); stacks read from outside.`);
+  msgs.push(...outside);
   const failed = list.filter(p => !p.result).map(p => `${p.label}: ${p.error}`);
   msgs.push(...failed);
   return msgs.length ? msgs.join('\n') : undefined;

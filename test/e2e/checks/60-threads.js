@@ -5,7 +5,7 @@
 const cp = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { until, openWorkerLens, clickInline } = require('./lib');
+const { until, openWorkerLens, runCommand } = require('./lib');
 
 module.exports = {
   name: 'threads',
@@ -25,31 +25,34 @@ module.exports = {
       await openWorkerLens(page);
       const row = page.getByRole('treeitem', { name: new RegExp(`, pid ${worker.child.pid}, agent running`) });
       await row.waitFor({ timeout: 60000 });
-      await clickInline(page, row, 'Attach to Worker');
+      // Attach through the command's picker (an inline action can land on the title bar's twin).
+      await runCommand(page, 'Worker Lens: Attach to Worker');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: `(pid ${worker.child.pid})` }).first().click({ timeout: 30000 });
       await page.getByRole('treeitem', { name: new RegExp(`pid ${worker.child.pid}, attached`) }).waitFor({ timeout: 30000 });
       // Make room: a wider sidebar, Workers and Heap collapsed, Threads open.
       const sash = page.locator('.monaco-sash.vertical').first();
       const box = await sash.boundingBox();
       if (box && box.x < 600) { await page.mouse.move(box.x + box.width / 2, 400); await page.mouse.down(); await page.mouse.move(760, 400, { steps: 5 }); await page.mouse.up(); }
-      const paneHeader = title => page.locator('.pane-header', { has: page.locator('h3.title', { hasText: new RegExp(`^${title}$`) }) });
+      const paneHeader = title => page.locator('.pane-header', { has: page.locator('h3.title', { hasText: new RegExp(`^${title}`) }) });
       for (const title of ['Workers', 'Heap']) {
         const h = paneHeader(title);
         if ((await h.getAttribute('aria-expanded')) === 'true') await h.click();
       }
       const header = paneHeader('Threads');
       if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
-      const pane = page.locator('.pane', { has: header });
-      const deadlock = pane.getByRole('treeitem', { name: /^Deadlock: 2 threads/ });
-      await deadlock.waitFor({ timeout: 60000 });
-      const banner = await pane.locator('.tree-explorer-viewlet-tree-view-message, .message').first().textContent();
+      // Rows by their accessible names (only the Threads view has these).
+      const labels = () => page.locator('.monaco-list-row').evaluateAll(rows => rows.map(r => r.getAttribute('aria-label') || r.textContent));
+      await until('the Deadlock row in Threads', async () => (await labels()).some(l => /^Deadlock: 2 threads/.test(l || '')), 60000)
+        .catch(async e => { throw new Error(`${e.message}; rows: ${JSON.stringify((await labels()).filter(l => /Deadlock|Thread|Task|Waits|Holds/.test(l || '')).slice(0, 12))}`); });
+      const banner = await page.locator('.tree-explorer-viewlet-tree-view-message, .pane-body .message').filter({ hasText: 'Deadlock' }).first().textContent({ timeout: 10000 }).catch(() => '');
       if (!/Deadlock/.test(banner || '')) throw new Error(`no deadlock banner: ${banner}`);
-      await until('the slow task flagged past its soft limit', async () => /past soft limit/.test(await pane.textContent()), 30000);
+      await until('the slow task flagged past its soft limit', async () => (await labels()).some(l => /slow_report \d+ s — past soft limit/.test(l || '')), 30000);
       ctx.log(`    banner: ${(banner || '').replace(/\s+/g, ' ').slice(0, 200)}`);
       await ctx.shot('threads-deadlock');
       // The deadlocked threads are expanded under the Deadlock row: click the task's own frame.
-      const frame = pane.getByRole('treeitem', { name: /^transfer_a_to_b \S*hung_tasks\.py:\d+$/ }).first();
-      await frame.waitFor({ timeout: 30000 });
-      const line = +(/hung_tasks\.py:(\d+)$/.exec(await frame.getAttribute('aria-label') || '') || [0, 0])[1];
+      const frameLabel = await until('the task frame row', async () => (await labels()).find(l => /^transfer_a_to_b \S*hung_tasks\.py:\d+$/.test(l || '')), 30000);
+      const frame = page.locator(`.monaco-list-row[aria-label="${frameLabel}"]`).first();
+      const line = +(/hung_tasks\.py:(\d+)$/.exec(frameLabel) || [0, 0])[1];
       if (!source[line - 1] || !/with lock_b:/.test(source[line - 1])) throw new Error(`the frame names line ${line}: ${source[line - 1]}`);
       await frame.click();
       await page.locator('.tabs-container .tab.active', { hasText: 'hung_tasks.py' }).waitFor({ timeout: 30000 });
