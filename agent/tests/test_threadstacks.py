@@ -188,6 +188,22 @@ class ThreadStacksTest(unittest.TestCase):
             stop.set()
             c.join()
 
+    def test_leaves_no_garbage_in_the_worker(self):
+        import gc
+        t = threading.Thread(target=first, daemon=True)  # a frame that holds a lock: source parsed
+        t.start()
+        time.sleep(0.1)
+        gc.collect()
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            for _ in range(20):
+                threadstacks.thread_stacks(set())
+            self.assertEqual(gc.collect(), 0)  # no reference cycles left for the collector
+        finally:
+            if was:
+                gc.enable()
+
     def test_a_thousand_threads(self):
         ev = threading.Event()
         ts = [threading.Thread(target=ev.wait, daemon=True) for _ in range(1000)]

@@ -223,14 +223,32 @@ def _span(node):
     return node.lineno, getattr(node, "end_lineno", node.lineno) or node.lineno
 
 
+def _innermost_call(node, line):
+    """(method, receiver expr) of the innermost call on `line` inside node, or None."""
+    best = None
+    for n in ast.walk(node):
+        if isinstance(n, ast.Call) and n.lineno <= line <= (getattr(n, "end_lineno", n.lineno) or n.lineno):
+            best = n  # ast.walk is breadth-first: the last hit is the innermost call
+    if best is None:
+        return None
+    who, meth = _call_target(best)
+    return meth, who
+
+
 def _analyse(tree, line):
-    """([exprs held at `line`], expr being acquired at `line` or None, name of the call on `line`)."""
+    """([exprs held at `line`], expr being acquired at `line` or None, (call, receiver) on `line`).
+
+    A loop, not nested recursive functions: those make reference cycles (garbage in the worker).
+    """
     held = []
     acquiring = None
     call = None
-
-    def visit_body(stmts):
-        nonlocal acquiring, call
+    body = tree.body
+    if len(body) == 1 and isinstance(body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
+        body = body[0].body
+    stmts = body
+    while stmts is not None:
+        descend = None
         acquired = []
         for st in stmts:
             lo, hi = _span(st)
@@ -260,14 +278,14 @@ def _analyse(tree, line):
                             acquiring = k
                         if ilo <= line <= ihi:
                             break
-                    _calls_on(st.items[0].context_expr if st.items else st)
-                    return
+                    call = _innermost_call(st.items[0].context_expr if st.items else st, line) or call
+                    break
                 for item in st.items:
                     k = expr_key(item.context_expr)
                     if k:
                         held.append(k)
-                visit_body(st.body)
-                return
+                descend = st.body
+                break
             for field in ("body", "orelse", "finalbody", "handlers"):
                 sub = getattr(st, field, None)
                 if not sub or not isinstance(sub, list):
@@ -276,32 +294,23 @@ def _analyse(tree, line):
                     for h in sub:
                         hlo, hhi = _span(h)
                         if hlo <= line <= hhi:
-                            visit_body(h.body)
-                            return
+                            descend = h.body
+                            break
+                    if descend is not None:
+                        break
                     continue
                 slo, shi = sub[0].lineno, _span(sub[-1])[1]
                 if slo <= line <= shi:
-                    visit_body(sub)
-                    return
-            _calls_on(st)
-            return
-
-    def _calls_on(node):
-        nonlocal acquiring, call
-        best = None
-        for n in ast.walk(node):
-            if isinstance(n, ast.Call) and n.lineno <= line <= (getattr(n, "end_lineno", n.lineno) or n.lineno):
-                best = n  # ast.walk is breadth-first: the last hit is the innermost call
-        if best is not None:
-            who, meth = _call_target(best)
-            call = (meth, who)
-            if meth == "acquire" and who:
-                acquiring = who
-
-    body = tree.body
-    if len(body) == 1 and isinstance(body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
-        body = body[0].body
-    visit_body(body)
+                    descend = sub
+                    break
+            if descend is None:
+                c = _innermost_call(st, line)
+                if c is not None:
+                    call = c
+                    if c[0] == "acquire" and c[1]:
+                        acquiring = c[1]
+            break
+        stmts = descend
     return held, acquiring, call or (None, None)
 
 
@@ -620,11 +629,13 @@ def thread_stacks(agent_idents, tasks=None, max_frames=200, max_threads=5000, _s
     now = time.time()
     out = []
     raws = {}
+    frame = None
     for n, (ident, frame) in enumerate(current.items()):
         if n >= max_threads:
             break
         frames, raw, truncated = cap.frames_of(frame)
-        raws[ident] = raw
+        # our own thread's frames include this call's: keeping them would make a reference cycle
+        raws[ident] = raw if ident != me else []
         m = meta.get(ident, {})
         is_agent = ident in agent_idents or ident == me
         t = {"threadId": ident, "name": m.get("name") or ("Worker Lens agent" if is_agent else "thread-%d" % ident), "daemon": bool(m.get("daemon")),
@@ -666,6 +677,8 @@ def thread_stacks(agent_idents, tasks=None, max_frames=200, max_threads=5000, _s
     deadlocks = find_cycles(out)
     out.sort(key=lambda t: (t["isAgent"], t["threadId"]))
     cap.objects.clear()
+    raws.clear()
+    del frame
     elapsed = (time.perf_counter() - t0) * 1000
     cpu = (time.thread_time() - c0) * 1000 if c0 is not None else elapsed
     return {"threads": out, "deadlocks": deadlocks, "source": "agent", "pauseMs": round(cpu, 3),

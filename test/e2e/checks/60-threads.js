@@ -27,7 +27,9 @@ module.exports = {
       await row.waitFor({ timeout: 60000 });
       // Attach through the command's picker (an inline action can land on the title bar's twin).
       await runCommand(page, 'Worker Lens: Attach to Worker');
-      await page.locator('.quick-input-widget .monaco-list-row', { hasText: `(pid ${worker.child.pid})` }).first().click({ timeout: 30000 });
+      const qi = page.locator('.quick-input-widget');
+      await qi.locator('input').fill(`pid ${worker.child.pid}`);  // other workers on the machine crowd the list
+      await qi.locator('.monaco-list-row', { hasText: `(pid ${worker.child.pid})` }).first().click({ timeout: 30000 });
       await page.getByRole('treeitem', { name: new RegExp(`pid ${worker.child.pid}, attached`) }).waitFor({ timeout: 30000 });
       // Make room: a wider sidebar, Workers and Heap collapsed, Threads open.
       const sash = page.locator('.monaco-sash.vertical').first();
@@ -40,19 +42,20 @@ module.exports = {
       }
       const header = paneHeader('Threads');
       if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
-      // Rows by their accessible names (only the Threads view has these).
-      const labels = () => page.locator('.monaco-list-row').evaluateAll(rows => rows.map(r => r.getAttribute('aria-label') || r.textContent));
-      await until('the Deadlock row in Threads', async () => (await labels()).some(l => /^Deadlock: 2 threads/.test(l || '')), 60000)
-        .catch(async e => { throw new Error(`${e.message}; rows: ${JSON.stringify((await labels()).filter(l => /Deadlock|Thread|Task|Waits|Holds/.test(l || '')).slice(0, 12))}`); });
+      // Rows by their text (label + description), as a person reads them.
+      const texts = () => page.locator('.monaco-list-row').evaluateAll(rows => rows.map(r => `${r.getAttribute('aria-label')} | ${r.textContent}`));
+      const rowWith = text => page.locator('.monaco-list-row', { hasText: text }).first();
+      await rowWith('Deadlock: 2 threads').waitFor({ timeout: 60000 })
+        .catch(async e => { throw new Error(`${e.message.split('\n')[0]}; rows: ${JSON.stringify((await texts()).slice(-12))}`); });
       const banner = await page.locator('.tree-explorer-viewlet-tree-view-message, .pane-body .message').filter({ hasText: 'Deadlock' }).first().textContent({ timeout: 10000 }).catch(() => '');
       if (!/Deadlock/.test(banner || '')) throw new Error(`no deadlock banner: ${banner}`);
-      await until('the slow task flagged past its soft limit', async () => (await labels()).some(l => /slow_report \d+ s — past soft limit/.test(l || '')), 30000);
+      await rowWith(/slow_report \d+ s — past soft limit/).waitFor({ timeout: 30000 });
       ctx.log(`    banner: ${(banner || '').replace(/\s+/g, ' ').slice(0, 200)}`);
       await ctx.shot('threads-deadlock');
       // The deadlocked threads are expanded under the Deadlock row: click the task's own frame.
-      const frameLabel = await until('the task frame row', async () => (await labels()).find(l => /^transfer_a_to_b \S*hung_tasks\.py:\d+$/.test(l || '')), 30000);
-      const frame = page.locator(`.monaco-list-row[aria-label="${frameLabel}"]`).first();
-      const line = +(/hung_tasks\.py:(\d+)$/.exec(frameLabel) || [0, 0])[1];
+      const frame = page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: /^transfer_a_to_b$/ }) }).first();
+      await frame.waitFor({ timeout: 30000 });
+      const line = +(/hung_tasks\.py:(\d+)/.exec(await frame.textContent() || '') || [0, 0])[1];
       if (!source[line - 1] || !/with lock_b:/.test(source[line - 1])) throw new Error(`the frame names line ${line}: ${source[line - 1]}`);
       await frame.click();
       await page.locator('.tabs-container .tab.active', { hasText: 'hung_tasks.py' }).waitFor({ timeout: 30000 });
