@@ -199,20 +199,18 @@ function shortPath(p: string): string {
 }
 
 function banner(list: ProcessStacks[]): string | undefined {
+  // Short: the rows carry the details. One process: its threads are the top level, so say here how they were read.
   const msgs: string[] = [];
-  // One process: its threads are the top level, so say here how they were read.
   const only = list.length === 1 ? list[0] : undefined;
   if (only?.result) msgs.push(`${only.label}: ${only.result.threads.filter(t => !t.isAgent).length} threads, ${sourceLabel(only.result)}`);
   for (const p of list) {
     const r = p.result;
-    if (!r) continue;
-    const byId = threadsById(r);
-    for (const d of r.deadlocks ?? []) msgs.push(`⚠ ${p.label}: ${deadlockSummary(d, byId)}`);
-    for (const t of r.threads) if (t.task?.pastSoftLimit) msgs.push(`⚠ ${p.label}: ${t.task.name} has run ${t.task.runningSeconds.toFixed(0)} s, past its soft time limit (${t.task.softTimeLimit} s)`);
+    if (!r) { msgs.push(`${p.label}: no stacks (${p.error})`); continue; }
+    const n = (r.deadlocks ?? []).length;
+    if (n) msgs.push(`⚠ Deadlock${n > 1 ? `s (${n})` : ''} in ${p.label}: ${(r.deadlocks ?? []).map(d => `${d.threadIds.length} threads`).join(', ')}`);
+    const late = r.threads.filter(t => t.task?.pastSoftLimit);
+    if (late.length) msgs.push(`⚠ ${p.label}: ${late.map(t => `${t.task?.name} ${t.task?.runningSeconds.toFixed(0)} s`).join(', ')} past the soft time limit`);
+    if (p.source === 'outside') msgs.push(`${p.label}: the agent did not answer; stacks read from outside`);
   }
-  const outside = list.filter(p => p.source === 'outside').map(p => `${p.label}: the agent did not answer (${p.agentError}); stacks read from outside.`);
-  msgs.push(...outside);
-  const failed = list.filter(p => !p.result).map(p => `${p.label}: ${p.error}`);
-  msgs.push(...failed);
   return msgs.length ? msgs.join('\n') : undefined;
 }

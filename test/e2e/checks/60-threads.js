@@ -36,9 +36,13 @@ module.exports = {
       const box = await sash.boundingBox();
       if (box && box.x < 600) { await page.mouse.move(box.x + box.width / 2, 400); await page.mouse.down(); await page.mouse.move(760, 400, { steps: 5 }); await page.mouse.up(); }
       const paneHeader = title => page.locator('.pane-header', { has: page.locator('h3.title', { hasText: new RegExp(`^${title}`) }) });
-      for (const title of ['Workers', 'Heap']) {
+      await new Promise(r => setTimeout(r, 2000));  // attaching reveals the Heap view: collapse after it
+      for (const title of ['Workers', 'Heap', 'Allocations', 'Tasks']) {
         const h = paneHeader(title);
-        if ((await h.getAttribute('aria-expanded')) === 'true') await h.click();
+        await until(`${title} collapsed`, async () => {
+          if ((await h.getAttribute('aria-expanded')) === 'true') await h.click();
+          return (await h.getAttribute('aria-expanded')) !== 'true';
+        }, 10000, 500);
       }
       const header = paneHeader('Threads');
       if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
