@@ -8,8 +8,9 @@ import http from 'node:http';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { DiscoveryFile, GetThreadStacksResult, StacksSource } from '../protocol/agent';
-import { CdpClient } from './client';
-import { endpointFromDiscovery, listDiscoveryFiles, readDiscoveryFile, workerLabel } from './discovery';
+import type { CdpClient } from './client';
+import { listDiscoveryFiles, readDiscoveryFile } from './discovery';
+import { connectWorker } from './workerConnection';
 import { findAgentDir } from './inject';
 import { parseStat } from './procScan';
 
@@ -95,12 +96,13 @@ async function agentStacks(pid: number, opts: StacksOptions): Promise<GetThreadS
   // A WebSocket handshake to an agent that cannot run (a C call holds the GIL) never completes and
   // has no timeout of its own: ask over plain HTTP first, on a socket we can destroy.
   await probeAgent(d, timeoutMs);
-  const ep = endpointFromDiscovery(d);
-  const client = await CdpClient.connect({ worker: workerLabel(d), locate: async () => ep, reconnectDelaysMs: false }, AbortSignal.timeout(timeoutMs));
+  const conn = await connectWorker({ pid, kind: 'python', discovery: d }, {
+    injection: { allowed: false, refusedHint: 'start the worker with the agent' }, reconnect: false, signal: AbortSignal.timeout(timeoutMs),
+  });
   try {
-    return await client.python.getThreadStacks({ timeoutMs, signal: opts.signal });
+    return await conn.client.python.getThreadStacks({ timeoutMs, signal: opts.signal });
   } finally {
-    client.dispose();
+    conn.dispose();
   }
 }
 
