@@ -71,6 +71,11 @@ module.exports = {
       await ctx.shot('threads-frame-source');
     } finally {
       ctx.stack.killGroup(worker, 'SIGKILL');
+      // Leave the sidebar as later checks expect it: Workers and Heap open.
+      for (const title of ['Workers', 'Heap']) {
+        const h = page.locator('.pane-header', { has: page.locator('h3.title', { hasText: new RegExp(`^${title}`) }) });
+        if ((await h.getAttribute('aria-expanded', { timeout: 2000 }).catch(() => null)) === 'false') await h.locator('h3.title').click().catch(() => undefined);
+      }
     }
   },
 };
