@@ -30,7 +30,8 @@ module.exports = {
       const qi = page.locator('.quick-input-widget');
       await qi.locator('input').fill(`pid ${worker.child.pid}`);  // other workers on the machine crowd the list
       await qi.locator('.monaco-list-row', { hasText: `(pid ${worker.child.pid})` }).first().click({ timeout: 30000 });
-      await page.getByRole('treeitem', { name: new RegExp(`pid ${worker.child.pid}, attached`) }).waitFor({ timeout: 30000 });
+      // Attached: the Heap view names the pid (the Threads view follows the Heap view's worker).
+      await page.locator('.pane', { hasText: 'Heap' }).getByText(new RegExp(`main \\(pid ${worker.child.pid}\\)`)).first().waitFor({ timeout: 60000 });
       // Make room: a wider sidebar, Workers and Heap collapsed, Threads open.
       const sash = page.locator('.monaco-sash.vertical').first();
       const box = await sash.boundingBox();
