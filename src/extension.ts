@@ -11,6 +11,7 @@ import { listDiscoveryFiles } from './cdp/discovery';
 import { growthDetector } from './ui/growthDetector';
 import { AllocationsView } from './ui/allocationsView';
 import { TasksView } from './ui/tasksView';
+import { ThreadsView } from './ui/threadsView';
 import { SnapshotEditorProvider } from './ui/snapshotEditor';
 import { TimelineController } from './ui/timeline';
 import { registerFleet } from './ui/fleetCommands';
@@ -37,6 +38,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
   const tasks = new TasksView(log);
   const tasksTree = vscode.window.createTreeView('workerLens.tasks', { treeDataProvider: tasks });
   context.subscriptions.push(tasks, tasksTree, tasks.attachView(tasksTree), heap.onDidChangeSource(s => tasks.setSource(s ? sessions.get(s.pid) : undefined)));
+  const threads = new ThreadsView(log, vscode.Uri.joinPath(context.extensionUri, 'agent').fsPath);
+  const threadsTree = vscode.window.createTreeView('workerLens.threads', { treeDataProvider: threads, showCollapseAll: true });
+  context.subscriptions.push(threads, threadsTree, threads.attachView(threadsTree), heap.onDidChangeSource(s => threads.setSource(s ? sessions.get(s.pid) : undefined)),
+    vscode.commands.registerCommand('workerLens.threads.refresh', () => threads.refresh()));
   context.subscriptions.push(sessions, workers, heap, status, workersTree, heapTree, workers.watch(workersTree, 2000));
 
   const updateStatus = () => {

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from . import discovery, heapcounts, procinfo, sampling
+from . import discovery, heapcounts, procinfo, sampling, threadstacks
 from ._compat import originals
 from .cdp import INVALID_PARAMS, CdpError, Session
 from .protocol import AGENT_VERSION, descriptor
@@ -217,7 +217,7 @@ def _methods(agent):
         "Python.enable": enable_python, "Python.disable": disable_python,
         "Python.getObjectCounts": get_object_counts,
         "Python.getProcessInfo": lambda _s, _p: agent.process_info(),
-        "Python.getThreadStacks": lambda _s, _p: procinfo.thread_stacks(agent.agent_threads()),
+        "Python.getThreadStacks": lambda _s, _p: threadstacks.thread_stacks(agent.agent_threads(), agent.tasks),
         "Python.getTaskStats": lambda _s, _p: agent.tasks.result(),
         "Python.getResourceCounts": lambda _s, _p: procinfo.resource_counts(),
     }

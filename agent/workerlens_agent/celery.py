@@ -76,11 +76,37 @@ def _on_worker_shutdown(**_kw):
     _on_process_shutdown()
 
 
+def _limits(task):
+    """(soft, hard) seconds in force for this run: the request's (what the pool enforces), else the task's."""
+    hard = soft = None
+    try:
+        req = task.request
+        tl = getattr(req, "timelimit", None)
+        if tl:
+            hard, soft = tl[0], tl[1]
+    except Exception:
+        pass
+    if soft is None:
+        soft = getattr(task, "soft_time_limit", None)
+    if hard is None:
+        hard = getattr(task, "time_limit", None)
+    if soft is None or hard is None:
+        try:
+            conf = task.app.conf
+            soft = conf.task_soft_time_limit if soft is None else soft
+            hard = conf.task_time_limit if hard is None else hard
+        except Exception:
+            pass
+    num = (int, float)
+    return (soft if isinstance(soft, num) and soft > 0 else None, hard if isinstance(hard, num) and hard > 0 else None)
+
+
 def _on_prerun(task_id=None, task=None, **_kw):
     a = _current()
     if a is not None:
         try:
-            a.tasks.begin(task_id, getattr(task, "name", None) or "?")
+            soft, hard = _limits(task)
+            a.tasks.begin(task_id, getattr(task, "name", None) or "?", soft, hard)
         except Exception:
             pass
 

@@ -12,6 +12,8 @@ USAGE = """usage:
                                                        its discovery JSON (one line)
   python -m workerlens_agent fleet --broker URL [--timeout S] [--attach] [--no-counts]
                                                        every Celery worker on the broker (JSON lines)
+  python -m workerlens_agent outside-stacks PID        thread stacks of PID read from /proc/PID/mem (run
+                                                       with PID's own interpreter; PID is never stopped)
 """
 
 
@@ -52,5 +54,8 @@ def main(argv):
     if cmd == "inject":
         from .inject import main as inject_main
         return inject_main(rest)
+    if cmd == "outside-stacks":
+        from .outsidestacks import main as outside_main
+        return outside_main(rest)
     sys.stderr.write("workerlens: unknown command %r\n%s" % (cmd, USAGE))
     return 2

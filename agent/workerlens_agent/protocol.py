@@ -36,7 +36,12 @@ def descriptor():
                 _p("functionName", "string"), _p("url", "string"), _p("lineNumber", "integer")]},
             {"id": "ThreadStack", "type": "object", "properties": [
                 _p("threadId", "integer"), _p("name", "string"), _p("daemon", "boolean"),
-                _p("isAgent", "boolean"), _p("frames", "array", items={"$ref": "StackFrame"})]},
+                _p("isAgent", "boolean"), _p("frames", "array", items={"$ref": "StackFrame"}),
+                _p("nativeId", "integer", True), _p("framesTruncated", "boolean", True),
+                _p("state", "string", True, "running | waiting | sleeping | io | idle | agent | unknown"),
+                _p("stateDetail", "string", True), _p("task", "object", True, "the Celery task it runs"),
+                _p("waitsOn", "object", True, "object waited on, its holders where knowable"),
+                _p("holds", "array", True, "locks held, inferred from source", items={"type": "object"})]},
             {"id": "TaskStat", "type": "object", "properties": [
                 _p("name", "string"), _p("runs", "integer"), _p("failures", "integer"),
                 _p("totalSeconds", "number"), _p("memDeltaBytes", "number"),
@@ -59,7 +64,10 @@ def descriptor():
                 _p("startedAt", "number"), _p("agentVersion", "string"), _p("injected", "boolean"),
                 _p("snapshotMode", "string", True)]},
             {"name": "getThreadStacks", "parameters": empty,
-             "returns": [_p("threads", "array", items={"$ref": "ThreadStack"})]},
+             "returns": [_p("threads", "array", items={"$ref": "ThreadStack"}),
+                         _p("deadlocks", "array", True, "waits-for cycles", items={"type": "object"}),
+                         _p("source", "string", True), _p("pauseMs", "number", True), _p("wallMs", "number", True),
+                         _p("timestamp", "number", True), _p("pid", "integer", True), _p("threadCount", "integer", True)]},
             {"name": "getTaskStats", "parameters": empty, "returns": [
                 _p("pool", "string", True), _p("exact", "boolean"), _p("tasks", "array", items={"$ref": "TaskStat"})]},
             {"name": "getResourceCounts", "parameters": empty, "returns": [

@@ -10,6 +10,7 @@ class TaskStats(object):
         self._lock = originals().allocate_lock()
         self._tasks = {}     # name -> stat dict
         self._running = {}   # task id -> (name, t0, rss0)
+        self._by_thread = {}  # thread ident -> running task (for Python.getThreadStacks)
         self.pool = None
         self.listeners = []  # callables(event dict) for Python.taskEvent
 
@@ -17,10 +18,13 @@ class TaskStats(object):
     def exact(self):
         return self.pool not in ("threads", "gevent", "eventlet")
 
-    def begin(self, task_id, name):
+    def begin(self, task_id, name, soft_limit=None, hard_limit=None):
         rss = rss_bytes()
+        ident = self._ident()
         with self._lock:
-            self._running[task_id] = (name, time.perf_counter(), rss)
+            self._running[task_id] = (name, time.perf_counter(), rss, ident)
+            self._by_thread[ident] = {"name": name, "taskId": str(task_id), "startedAt": time.time(),
+                                      "softTimeLimit": soft_limit, "timeLimit": hard_limit}
         self._emit("start", name, task_id, rss)
 
     def end(self, task_id, failed=False):
@@ -29,7 +33,10 @@ class TaskStats(object):
             started = self._running.pop(task_id, None)
             if started is None:
                 return
-            name, t0, rss0 = started
+            name, t0, rss0, ident = started
+            cur = self._by_thread.get(ident)
+            if cur is not None and cur["taskId"] == str(task_id):
+                del self._by_thread[ident]
             s = self._tasks.get(name)
             if s is None:
                 s = self._tasks[name] = {"name": name, "runs": 0, "failures": 0, "totalSeconds": 0.0,
@@ -42,6 +49,14 @@ class TaskStats(object):
             s["lastMemDeltaBytes"] = delta
             s["lastRunAt"] = time.time()
         self._emit("end", name, task_id, rss)
+
+    def _ident(self):
+        return originals().get_ident()
+
+    def running_by_thread(self):
+        """thread ident -> {name, taskId, startedAt, softTimeLimit, timeLimit} of the task it runs."""
+        with self._lock:
+            return dict(self._by_thread)
 
     def _emit(self, phase, name, task_id, rss):
         if not self.listeners:

@@ -3,9 +3,10 @@ import { CliCommand, CliError, CliIO, UsageError } from './command';
 import { heapCommand } from './heapCommand';
 import { lintCommand } from './lintCommand';
 import { fleetCommand } from './fleetCommand';
+import { stacksCommand } from './stacksCommand';
 import { VERSION } from '../common/version';
 
-const COMMANDS: CliCommand[] = [heapCommand, lintCommand, fleetCommand];
+const COMMANDS: CliCommand[] = [heapCommand, lintCommand, fleetCommand, stacksCommand];
 
 function help(): string {
   return ['Usage: workerlens <command> [options]', '', 'Commands:',

@@ -97,15 +97,93 @@ export interface StackFrame {
   lineNumber: number;      // 0-based, as CDP
 }
 
+/** What a thread is doing, inferred from its top Python frame (agent) or its kernel state (outside). */
+export type ThreadState = 'running' | 'waiting' | 'sleeping' | 'io' | 'idle' | 'agent' | 'unknown';
+
+/** An object a thread waits on or holds, identified without calling user code. */
+export interface WaitObject {
+  id: number;              // id() in the worker
+  type: string;            // module.qualname of its type, e.g. "_thread.lock", "queue.Queue"
+  kind: string;            // Lock | RLock | Condition | Event | Queue | Semaphore | Thread | Barrier | object
+  /** Where it was created: only when tracemalloc was tracing (how says so). */
+  createdAt?: { url: string; lineNumber: number; how: string };
+}
+
+export interface SourcePoint { url: string; lineNumber: number; functionName: string }
+
+export interface ThreadWait {
+  object: WaitObject;
+  call: string;            // acquire | wait | get | join | __enter__ ...
+  expression?: string;     // the source expression resolved to the object, e.g. "lock_b", "self._lock"
+  at: SourcePoint | null;  // the program's frame that waits
+  how: string;             // how the object was found
+  /** Threads that hold it, where knowable (RLock owner, joined thread, holders inferred from source). */
+  holderThreadIds?: number[];
+  holderHow?: string;
+}
+
+export interface ThreadHold {
+  object: WaitObject;
+  expression: string;
+  url: string;
+  lineNumber: number;      // 0-based line inside the `with`/after the acquire()
+  how: string;
+}
+
+/** The Celery task a thread runs (task_prerun .. task_postrun in that thread). */
+export interface ThreadTask {
+  name: string;
+  taskId: string;
+  startedAt: number;       // unix seconds
+  runningSeconds: number;
+  softTimeLimit: number | null;
+  timeLimit: number | null;
+  pastSoftLimit: boolean;
+  pastHardLimit: boolean;
+}
+
 export interface ThreadStack {
-  threadId: number;
+  threadId: number;        // threading ident (pthread_t)
   name: string;
   daemon: boolean;
   isAgent: boolean;        // threads that belong to Worker Lens itself
   frames: StackFrame[];    // innermost first
+  nativeId?: number | null;
+  framesTruncated?: boolean;
+  state?: ThreadState;
+  stateDetail?: string;
+  task?: ThreadTask;
+  waitsOn?: ThreadWait;
+  holds?: ThreadHold[];
+  /** Outside reads: the kernel's view of the thread. */
+  kernelState?: string | null;
+  syscall?: string | null;
+  readNote?: string;
 }
 
-export interface GetThreadStacksResult { threads: ThreadStack[] }
+/** A waits-for cycle: threadIds[i] waits on objects[i], held by threadIds[i+1] (wrapping). */
+export interface Deadlock { threadIds: number[]; objects: WaitObject[]; how: string }
+
+/** 'agent': Python.getThreadStacks inside the worker; 'outside': /proc/PID/mem read by the same interpreter binary. */
+export type StacksSource = 'agent' | 'outside';
+
+export interface GetThreadStacksResult {
+  threads: ThreadStack[];
+  deadlocks?: Deadlock[];
+  source?: StacksSource;
+  /** CPU time the read held the worker's GIL, ms (0 for outside reads: the worker is not stopped). */
+  pauseMs?: number;
+  wallMs?: number;
+  timestamp?: number;
+  pid?: number;
+  threadCount?: number;
+  /** Outside reads: how the stacks were read; notes about threads that moved on mid-read. */
+  how?: string;
+  notes?: string[];
+}
+
+/** stdout of `python -m workerlens_agent outside-stacks PID` on failure. */
+export interface OutsideStacksFailure { error: { code: string; message: string } }
 
 export interface TaskStat {
   name: string;            // Celery task name, e.g. "tasks.leak"
