@@ -37,7 +37,13 @@ export interface ConnectWorkerOptions {
   log?: (message: string) => void;
   /** Tests: a FakeTransport connector. */
   connector?: Connector;
+  /** How a Node worker's snapshot becomes counts. Default: parsed in this thread (the CLI); the extension host parses in a worker thread. */
+  nodeCounts?: NodeCounter;
 }
+
+/** Turns the chunks of one snapshot (stream() delivers them) into per-type counts. */
+export type NodeCounter = (stream: (onChunk: (chunk: string) => void) => Promise<void>, signal: AbortSignal | undefined) => Promise<GetObjectCountsResult>;
+
 
 /** The pid or endpoint cannot be attached to; the message says why and what to do. */
 export class AttachError extends Error {
@@ -64,6 +70,7 @@ export class WorkerConnection {
     readonly label: string,
     readonly pid: number | null,
     private readonly fallbackUrl: string,
+    private readonly nodeCounts?: NodeCounter,
   ) {}
 
   /** ws:// URL (an agent's carries its token) to paste into chrome-remote-interface or DevTools. */
@@ -71,7 +78,12 @@ export class WorkerConnection {
     return this.discovery ? endpointFromDiscovery(this.discovery).webSocketUrl : this.client.endpoint?.webSocketUrl ?? this.fallbackUrl;
   }
 
-  /** A `.heapsnapshot` of the worker, parsed (chunks also go to opts.onChunk). */
+  /** A `.heapsnapshot` of the worker as text chunks, unparsed (to a file, or to a heap worker thread). */
+  streamSnapshot(opts: { signal?: AbortSignal; onChunk: (chunk: string) => void; onProgress?: (done: number, total: number) => void }): Promise<void> {
+    return this.client.heapProfiler.takeHeapSnapshot(opts);
+  }
+
+  /** A `.heapsnapshot` of the worker, parsed in this thread (chunks also go to opts.onChunk). */
   snapshot(opts: CaptureOptions = {}): Promise<HeapSnapshot> {
     return captureHeapSnapshot(this.client, opts);
   }
@@ -80,6 +92,10 @@ export class WorkerConnection {
   async heapCounts(opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<HeapCounts> {
     if (this.kind === 'python') return { result: await this.client.python.getObjectCounts({}, opts), snapshot: null };
     const t0 = Date.now();
+    if (this.nodeCounts) {
+      const result = await this.nodeCounts(onChunk => this.streamSnapshot({ signal: opts.signal, onChunk }), opts.signal);
+      return { result: { ...result, pauseMs: Date.now() - t0 }, snapshot: null };
+    }
     const snapshot = await this.snapshot({ signal: opts.signal });
     return { result: objectCountsOfSnapshot(snapshot, Date.now() - t0), snapshot };
   }
@@ -154,7 +170,7 @@ async function connectNode(pid: number, port: number, name: string, opts: Connec
     locate: async s => { const e = first ?? await resolveConnectTarget(spec, s); first = null; return e; },
     connector: opts.connector, log: opts.log, reconnectDelaysMs: opts.reconnect === false ? false : undefined,
   }, opts.signal);
-  return new WorkerConnection('node', client, null, null, `node ${name} (pid ${pid})`, pid, spec);
+  return new WorkerConnection('node', client, null, null, `node ${name} (pid ${pid})`, pid, spec, opts.nodeCounts);
 }
 
 /** `--connect`: the agent or a V8 inspector, told apart by whether the Python domain answers. */
@@ -170,6 +186,6 @@ async function connectSpec(spec: string, opts: ConnectWorkerOptions): Promise<Wo
     return new WorkerConnection('python', client, info, null, workerLabel(info), info.pid, endpoint.webSocketUrl);
   } catch (e) {
     if (!(e instanceof CdpError && e.kind === 'protocol')) { client.dispose(); throw e; }
-    return new WorkerConnection('node', client, null, null, endpoint.label, null, endpoint.webSocketUrl); // V8: no Python domain
+    return new WorkerConnection('node', client, null, null, endpoint.label, null, endpoint.webSocketUrl, opts.nodeCounts); // V8: no Python domain
   }
 }
