@@ -13,6 +13,7 @@ import { resolveConnectTarget } from './endpoint';
 import { injectAgent, InjectError } from './inject';
 import { captureHeapSnapshot, CaptureOptions } from './heapCapture';
 import { readProcess } from './procScan';
+import { ActivationError, activateInspector, inspectorOf } from './inspectorActivate';
 import type { CdpEndpoint, Connector } from './transport';
 
 export type WorkerKind = 'python' | 'node';
@@ -31,6 +32,8 @@ export interface ConnectWorkerOptions {
   progress?: (message: string) => void;
   /** Injecting the agent into a Python process that runs without it. */
   injection: { allowed: boolean; python?: string; agentDir?: string; /** Why it is off and what to do (shown when refused). */ refusedHint: string };
+  /** Opening the inspector of a Node process that runs without one (SIGUSR1). */
+  activation: { allowed: boolean; /** What to do instead (shown when refused). */ refusedHint?: string };
   /** Reconnect after a drop (re-reading the discovery file / inspector list). Default true. */
   reconnect?: boolean;
   /** CDP trace log. */
@@ -41,14 +44,14 @@ export interface ConnectWorkerOptions {
   nodeCounts?: NodeCounter;
 }
 
-/** Turns the chunks of one snapshot (stream() delivers them) into per-type counts. */
+/** Turns the chunks of one snapshot (stream() delivers them) into per-type counts; pauseMs = how long stream() took. */
 export type NodeCounter = (stream: (onChunk: (chunk: string) => void) => Promise<void>, signal: AbortSignal | undefined) => Promise<GetObjectCountsResult>;
 
 
 /** The pid or endpoint cannot be attached to; the message says why and what to do. */
 export class AttachError extends Error {
   override name = 'AttachError';
-  constructor(readonly code: 'no-process' | 'not-a-worker' | 'no-inspector' | 'bad-target', message: string) {
+  constructor(readonly code: 'no-process' | 'not-a-worker' | 'no-inspector' | 'port-in-use' | 'bad-target', message: string) {
     super(message);
   }
 }
@@ -91,11 +94,11 @@ export class WorkerConnection {
   /** Per-type counts. V8 has no cheap per-type count: for Node each call is a full heap snapshot. */
   async heapCounts(opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<HeapCounts> {
     if (this.kind === 'python') return { result: await this.client.python.getObjectCounts({}, opts), snapshot: null };
-    const t0 = Date.now();
     if (this.nodeCounts) {
-      const result = await this.nodeCounts(onChunk => this.streamSnapshot({ signal: opts.signal, onChunk }), opts.signal);
-      return { result: { ...result, pauseMs: Date.now() - t0 }, snapshot: null };
+      // The counter measures the pause itself (from the request to V8's reply), without its parse.
+      return { result: await this.nodeCounts(onChunk => this.streamSnapshot({ signal: opts.signal, onChunk }), opts.signal), snapshot: null };
     }
+    const t0 = Date.now();
     const snapshot = await this.snapshot({ signal: opts.signal });
     return { result: objectCountsOfSnapshot(snapshot, Date.now() - t0), snapshot };
   }
@@ -121,12 +124,45 @@ export async function connectWorker(target: WorkerTarget, opts: ConnectWorkerOpt
       kind = k;
       if (k === 'node') {
         inspectorPort = nodeInspectorPort(p);
-        name = scriptName(p) ?? 'node';
-        if (inspectorPort === null) throw new AttachError('no-inspector', `pid ${pid} is a Node process without a known inspector port: start it with --inspect=127.0.0.1:PORT and use --connect 127.0.0.1:PORT`);
+        name = baseName(scriptName(p) ?? 'node');
       }
     }
   }
-  return kind === 'node' ? connectNode(pid, inspectorPort ?? 9229, name ?? 'node', opts) : connectPython(pid, discovery, opts);
+  if (kind === 'python') return connectPython(pid, discovery, opts);
+  if (inspectorPort !== null) return connectNode(pid, inspectorPort, name ?? 'node', opts);
+  return connectActivated(pid, name, opts);
+}
+
+function baseName(file: string): string {
+  return file.slice(file.lastIndexOf('/') + 1);
+}
+
+/** A Node process without an inspector on its command line: open one (SIGUSR1), then connect. */
+async function connectActivated(pid: number, name: string | undefined, opts: ConnectWorkerOptions): Promise<WorkerConnection> {
+  const p = await readProcess(pid);
+  if (!p) throw new AttachError('no-process', `no process with pid ${pid}`);
+  const label = name ?? baseName(scriptName(p) ?? 'node');
+  let endpoint = await inspectorOf(pid);
+  if (!endpoint) {
+    if (!opts.activation.allowed) {
+      throw new AttachError('no-inspector', `pid ${pid} is a Node process without an open inspector: start it with --inspect=127.0.0.1:PORT${opts.activation.refusedHint ? `, or ${opts.activation.refusedHint}` : ''}`);
+    }
+    if (pid === process.pid) throw new AttachError('not-a-worker', `pid ${pid} is this process`);
+    opts.progress?.(`opening the inspector of pid ${pid} (SIGUSR1)…`);
+    try { endpoint = await activateInspector(p, { signal: opts.signal }); } catch (e) {
+      if (e instanceof ActivationError) throw new AttachError(e.code === 'port-in-use' ? 'port-in-use' : 'no-inspector', e.message);
+      throw e;
+    }
+  }
+  const found = endpoint;
+  opts.progress?.('connecting…');
+  const client = await CdpClient.connect({
+    worker: `node pid ${pid}`,
+    // After a drop, look again at the ports the process holds (the inspector may come back elsewhere).
+    locate: async () => (await inspectorOf(pid)) ?? found,
+    connector: opts.connector, log: opts.log, reconnectDelaysMs: opts.reconnect === false ? false : undefined,
+  }, opts.signal);
+  return new WorkerConnection('node', client, null, null, `node ${label} (pid ${pid})`, pid, found.webSocketUrl, opts.nodeCounts);
 }
 
 async function connectPython(pid: number, known: DiscoveryFile | null, opts: ConnectWorkerOptions): Promise<WorkerConnection> {

@@ -73,11 +73,14 @@ export class SessionManager implements vscode.Disposable {
         agentDir: vscode.Uri.joinPath(this.extensionUri, 'agent').fsPath,
         refusedHint: 'injection is turned off: start the worker with --workerlens, or turn on workerLens.agent.allowInjection',
       },
+      // Attach on a Node row opens its inspector the way VS Code's debugger does (SIGUSR1).
+      activation: { allowed: true },
       log: m => this.log.trace(`[cdp ${row.pid}] ${m}`),
       nodeCounts: this.countInWorker(row.pid),
     });
     const session: Session = {
       kind: conn.kind, row, client: conn.client, info: conn.info, discovery: conn.discovery, label: conn.label, pid: row.pid,
+      countMethod: conn.kind === 'node' ? 'a full V8 heap snapshot' : 'a gc.get_objects() walk',
       endpointUrl: () => conn.endpointUrl(),
       getObjectCounts: async (s: AbortSignal) => (await conn.heapCounts({ signal: s })).result,
       streamSnapshot: (s, onChunk, onProgress) => conn.streamSnapshot({ signal: s, onChunk, onProgress }),
@@ -100,11 +103,14 @@ export class SessionManager implements vscode.Disposable {
       let w = this.countWorkers.get(pid);
       if (!w?.alive) { w = this.heapWorkers.start(`Heap view counts of node pid ${pid}`); this.countWorkers.set(pid, w); }
       const parse = w.parseStream({ signal });
+      // The worker is paused from the request until V8 has sent the last chunk (the reply).
+      const t0 = Date.now();
       try { await stream(chunk => parse.write(chunk)); } finally { parse.end(); }
+      const pauseMs = Date.now() - t0;
       const { nodeCount } = await parse.result;
       try {
         const { rows } = await w.request('summary', { retained: false }, { signal });
-        return objectCountsOfSummary(rows, nodeCount, 0);
+        return objectCountsOfSummary(rows, nodeCount, pauseMs);
       } finally {
         void w.request('release', {}).catch(() => undefined);
       }
