@@ -114,8 +114,9 @@ export function canActivateInspector(p: ProcessEntry): boolean {
   return p.exe !== null && /(^|\/)(node|nodejs)$/.test(p.exe);
 }
 
-// Editors, language servers and package tools run on Node too; they are not the user's workers.
-const NODE_TOOLING = /code-server|\.vscode-server|\/vscode\/|extensionHost|bootstrap-fork|--type=|tsserver|typingsInstaller|eslintServer|languageserver|language-server|npm-cli\.js|npx-cli\.js|corepack|\/node_modules\/\.bin\/|\/node_modules\/(typescript|esbuild|mocha|eslint|npm|pnpm|yarn)\//;
+// Editors, language servers (vscode-languageclient starts them with --node-ipc) and package tools
+// run on Node too; they are not the user's workers.
+const NODE_TOOLING = /--node-ipc|--clientProcessId|code-server|\.vscode-server|\/vscode\/|extensionHost|bootstrap-fork|--type=|tsserver|typingsInstaller|eslintServer|languageserver|language-server|npm-cli\.js|npx-cli\.js|corepack|\/node_modules\/\.bin\/|\/node_modules\/(typescript|esbuild|mocha|eslint|npm|pnpm|yarn)\//;
 const WORKER_PACKAGES = /\b(bullmq|bull|bee-queue|agenda|worker_threads|piscina|graphile-worker|pg-boss)\b/;
 
 /** Why a Node process looks like a worker, or null (then the Workers view leaves it out). */
@@ -196,8 +197,7 @@ export function buildWorkerTree(procs: ProcessEntry[], discovery: DiscoveryFile[
   }
   const redisPorts = new Set(procs.filter(p => p.comm === 'redis-server').flatMap(p => (p.sockets ?? []).filter(s => s.listening).map(s => s.localPort)));
   for (const p of procs) {
-    // the extension host and its helpers (language server, …) are not workers
-    if (ctx.ignorePids.has(p.pid) || ctx.ignorePids.has(p.ppid) || !isNode(p)) continue;
+    if (ctx.ignorePids.has(p.pid) || !isNode(p)) continue;
     const note = nodeWorkerReason(p, redisPorts);
     if (note === null) continue;
     const port = nodeInspectorPort(p);

@@ -71,7 +71,7 @@ test('Node workers are listed without an inspector when something says they are 
     node(14, ['node', '/srv/app/node_modules/.bin/tsc', '-w']),
     node(15, ['node', 'queue-consumer.js'], { uid: 0 }),
     node(16, ['node', '--inspect=9400', 'api.js']),
-    node(17, ['node', 'worker.js'], { ppid: 999 }),   // a helper of the extension host itself
+    node(17, ['node', '/ext/dist/server.js', '--node-ipc', '--clientProcessId=999']),   // an extension's language server
     { ...node(18, ['node', 'jobs.js']), exe: null },  // exe unreadable: never signalled
   ];
   const rows = buildWorkerTree(procs, [], { ...ctx, ignorePids: new Set([999]) });
