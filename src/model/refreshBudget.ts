@@ -15,5 +15,5 @@ export function refreshIntervalMs(configuredMs: number, lastPauseMs: number | nu
 export function refreshNote(configuredMs: number, lastPauseMs: number | null, method: string, budget = COUNT_BUDGET): string | null {
   const every = refreshIntervalMs(configuredMs, lastPauseMs, budget);
   if (lastPauseMs === null || every <= configuredMs) return null;
-  return `each count is ${method} and paused the worker ${(lastPauseMs / 1000).toFixed(2)} s: refreshing every ${(every / 1000).toFixed(1)} s keeps that under ${Math.round(budget * 100)}% of its time`;
+  return `each count is ${method} and paused the worker up to ${(lastPauseMs / 1000).toFixed(2)} s: refreshing every ${(every / 1000).toFixed(1)} s keeps that under ${Math.round(budget * 100)}% of its time`;
 }
