@@ -49,8 +49,12 @@ module.exports = {
       } finally {
         await runCommand(page, 'Worker Lens: Clear Heap Filter');
       }
-      await clickInline(page, attached, 'Detach');
-      await until('the row back to not attached', async () => !(await attached.count()), 30000);
+      // The row re-renders on every Workers refresh: retry the hover + click until it took.
+      await until('the row back to not attached (Detach)', async () => {
+        if (!(await attached.count())) return true;
+        await clickInline(page, attached, 'Detach').catch(() => undefined);
+        return !(await attached.count());
+      }, 60000, 1000);
       if (worker.exitCode !== null) throw new Error(`the BullMQ worker exited (${worker.exitCode})`);
     } finally {
       clearInterval(producer);
