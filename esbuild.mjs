@@ -18,6 +18,8 @@ const nodeBuild = {
     extension: 'src/extension.ts',
     server: 'src/server/main.ts',
     cli: 'src/cli/main.ts',
+    // the heap worker thread (src/heapWorker/client.ts starts it from dist/heapWorker.js)
+    heapWorker: 'src/heapWorker/main.ts',
   },
   outdir: 'dist',
 };

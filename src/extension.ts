@@ -15,16 +15,20 @@ import { ThreadsView } from './ui/threadsView';
 import { SnapshotEditorProvider } from './ui/snapshotEditor';
 import { TimelineController } from './ui/timeline';
 import { registerFleet } from './ui/fleetCommands';
+import { HeapWorkers } from './ui/heapWorkers';
+import { releaseRetainerSnapshots } from './ui/retainers';
 
 /** What activate() returns: the live parts, for the extension-host integration tests. */
-export interface WorkerLensApi { sessions: SessionManager; workers: WorkersView; heap: HeapView; allocations: AllocationsView }
+export interface WorkerLensApi { sessions: SessionManager; workers: WorkersView; heap: HeapView; allocations: AllocationsView; heapWorkers: HeapWorkers }
 
 export async function activate(context: vscode.ExtensionContext): Promise<WorkerLensApi> {
   const log = vscode.window.createOutputChannel('Worker Lens', { log: true });
   context.subscriptions.push(log);
   log.info(`Worker Lens ${context.extension.packageJSON.version as string} activating (uiKind ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'})`);
 
-  const sessions = new SessionManager(context.extensionUri, log);
+  const heapWorkers = new HeapWorkers(context.extensionUri, log);
+  context.subscriptions.push(heapWorkers, { dispose: releaseRetainerSnapshots });
+  const sessions = new SessionManager(context.extensionUri, log, heapWorkers);
   const workers = new WorkersView({ readDiscovery: () => listDiscoveryFiles(), attachedPids: () => sessions.attachedPids() }, log);
   const heap = new HeapView(log, growthDetector);
   const status = new WorkerStatusBar();
@@ -64,9 +68,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
   const timeline = new TimelineController(context.extensionUri, sessions, log);
   context.subscriptions.push(timeline, vscode.commands.registerCommand('workerLens.showTimeline', () => timeline.show()),
     heap.onDidSetBaseline(at => timeline.baseline(`baseline ${new Date(at).toLocaleTimeString()}`)));
-  const snapshots = SnapshotEditorProvider.register(context, log);
+  const snapshots = SnapshotEditorProvider.register(context, heapWorkers, log);
   context.subscriptions.push(vscode.commands.registerCommand('workerLens.snapshot.chooseType', () => snapshots.chooseType()));
-  registerCommands(context, { extensionUri: context.extensionUri, log, workers, heap, sessions, allocations });
+  registerCommands(context, { extensionUri: context.extensionUri, log, workers, heap, sessions, allocations, heapWorkers });
   registerFleet(context, log);
   await workers.refresh();
 
@@ -77,7 +81,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
     log.error(`Race analysis is off: the language server did not start: ${(e as Error).message}`);
   }
   log.info('Worker Lens active');
-  return { sessions, workers, heap, allocations };
+  return { sessions, workers, heap, allocations, heapWorkers };
 }
 
 export function deactivate(): void { /* disposables in context.subscriptions clean up */ }

@@ -2,7 +2,8 @@
 // (processes that exited mid-scan, other users' cmdlines) are skipped, never thrown.
 import fs from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import type { ProcessEntry } from '../model/workerList';
+import { isNode, ProcessEntry } from '../model/workerList';
+import { processSockets, readTcpSockets } from './procNet';
 
 const PAGE_SIZE = 4096;
 
@@ -41,8 +42,16 @@ export async function readProcess(pid: number): Promise<ProcessEntry | null> {
 export async function scanProcesses(): Promise<ProcessEntry[]> {
   const names = await fs.readdir('/proc');
   const pids = names.filter(n => /^\d+$/.test(n)).map(Number);
-  const entries = await Promise.all(pids.map(readProcess));
-  return entries.filter((e): e is ProcessEntry => e !== null);
+  const entries = (await Promise.all(pids.map(readProcess))).filter((e): e is ProcessEntry => e !== null);
+  // Sockets only where the Workers view uses them (is a Node process talking to a local Redis?).
+  const wanted = entries.filter(e => isNode(e) || e.comm === 'redis-server');
+  if (wanted.length) {
+    const table = await readTcpSockets();
+    await Promise.all(wanted.map(async e => {
+      e.sockets = (await processSockets(e.pid, table)).map(s => ({ localPort: s.localPort, remotePort: s.remotePort, listening: s.listening, established: s.established }));
+    }));
+  }
+  return entries;
 }
 
 /** True while the process exists and is not a zombie (exited, not yet reaped by its parent). */

@@ -13,6 +13,7 @@ import { resolveConnectTarget } from './endpoint';
 import { injectAgent, InjectError } from './inject';
 import { captureHeapSnapshot, CaptureOptions } from './heapCapture';
 import { readProcess } from './procScan';
+import { ActivationError, activateInspector, inspectorOf } from './inspectorActivate';
 import type { CdpEndpoint, Connector } from './transport';
 
 export type WorkerKind = 'python' | 'node';
@@ -31,18 +32,26 @@ export interface ConnectWorkerOptions {
   progress?: (message: string) => void;
   /** Injecting the agent into a Python process that runs without it. */
   injection: { allowed: boolean; python?: string; agentDir?: string; /** Why it is off and what to do (shown when refused). */ refusedHint: string };
+  /** Opening the inspector of a Node process that runs without one (SIGUSR1). */
+  activation: { allowed: boolean; /** What to do instead (shown when refused). */ refusedHint?: string };
   /** Reconnect after a drop (re-reading the discovery file / inspector list). Default true. */
   reconnect?: boolean;
   /** CDP trace log. */
   log?: (message: string) => void;
   /** Tests: a FakeTransport connector. */
   connector?: Connector;
+  /** How a Node worker's snapshot becomes counts. Default: parsed in this thread (the CLI); the extension host parses in a worker thread. */
+  nodeCounts?: NodeCounter;
 }
+
+/** Turns the chunks of one snapshot (stream() delivers them) into per-type counts; pauseMs = how long stream() took. */
+export type NodeCounter = (stream: (onChunk: (chunk: string) => void) => Promise<void>, signal: AbortSignal | undefined) => Promise<GetObjectCountsResult>;
+
 
 /** The pid or endpoint cannot be attached to; the message says why and what to do. */
 export class AttachError extends Error {
   override name = 'AttachError';
-  constructor(readonly code: 'no-process' | 'not-a-worker' | 'no-inspector' | 'bad-target', message: string) {
+  constructor(readonly code: 'no-process' | 'not-a-worker' | 'no-inspector' | 'port-in-use' | 'bad-target', message: string) {
     super(message);
   }
 }
@@ -64,6 +73,7 @@ export class WorkerConnection {
     readonly label: string,
     readonly pid: number | null,
     private readonly fallbackUrl: string,
+    private readonly nodeCounts?: NodeCounter,
   ) {}
 
   /** ws:// URL (an agent's carries its token) to paste into chrome-remote-interface or DevTools. */
@@ -71,7 +81,12 @@ export class WorkerConnection {
     return this.discovery ? endpointFromDiscovery(this.discovery).webSocketUrl : this.client.endpoint?.webSocketUrl ?? this.fallbackUrl;
   }
 
-  /** A `.heapsnapshot` of the worker, parsed (chunks also go to opts.onChunk). */
+  /** A `.heapsnapshot` of the worker as text chunks, unparsed (to a file, or to a heap worker thread). */
+  streamSnapshot(opts: { signal?: AbortSignal; onChunk: (chunk: string) => void; onProgress?: (done: number, total: number) => void }): Promise<void> {
+    return this.client.heapProfiler.takeHeapSnapshot(opts);
+  }
+
+  /** A `.heapsnapshot` of the worker, parsed in this thread (chunks also go to opts.onChunk). */
   snapshot(opts: CaptureOptions = {}): Promise<HeapSnapshot> {
     return captureHeapSnapshot(this.client, opts);
   }
@@ -79,6 +94,10 @@ export class WorkerConnection {
   /** Per-type counts. V8 has no cheap per-type count: for Node each call is a full heap snapshot. */
   async heapCounts(opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<HeapCounts> {
     if (this.kind === 'python') return { result: await this.client.python.getObjectCounts({}, opts), snapshot: null };
+    if (this.nodeCounts) {
+      // The counter measures the pause itself (from the request to V8's reply), without its parse.
+      return { result: await this.nodeCounts(onChunk => this.streamSnapshot({ signal: opts.signal, onChunk }), opts.signal), snapshot: null };
+    }
     const t0 = Date.now();
     const snapshot = await this.snapshot({ signal: opts.signal });
     return { result: objectCountsOfSnapshot(snapshot, Date.now() - t0), snapshot };
@@ -105,12 +124,45 @@ export async function connectWorker(target: WorkerTarget, opts: ConnectWorkerOpt
       kind = k;
       if (k === 'node') {
         inspectorPort = nodeInspectorPort(p);
-        name = scriptName(p) ?? 'node';
-        if (inspectorPort === null) throw new AttachError('no-inspector', `pid ${pid} is a Node process without a known inspector port: start it with --inspect=127.0.0.1:PORT and use --connect 127.0.0.1:PORT`);
+        name = baseName(scriptName(p) ?? 'node');
       }
     }
   }
-  return kind === 'node' ? connectNode(pid, inspectorPort ?? 9229, name ?? 'node', opts) : connectPython(pid, discovery, opts);
+  if (kind === 'python') return connectPython(pid, discovery, opts);
+  if (inspectorPort !== null) return connectNode(pid, inspectorPort, name ?? 'node', opts);
+  return connectActivated(pid, name, opts);
+}
+
+function baseName(file: string): string {
+  return file.slice(file.lastIndexOf('/') + 1);
+}
+
+/** A Node process without an inspector on its command line: open one (SIGUSR1), then connect. */
+async function connectActivated(pid: number, name: string | undefined, opts: ConnectWorkerOptions): Promise<WorkerConnection> {
+  const p = await readProcess(pid);
+  if (!p) throw new AttachError('no-process', `no process with pid ${pid}`);
+  const label = name ?? baseName(scriptName(p) ?? 'node');
+  let endpoint = await inspectorOf(pid);
+  if (!endpoint) {
+    if (!opts.activation.allowed) {
+      throw new AttachError('no-inspector', `pid ${pid} is a Node process without an open inspector: start it with --inspect=127.0.0.1:PORT${opts.activation.refusedHint ? `, or ${opts.activation.refusedHint}` : ''}`);
+    }
+    if (pid === process.pid) throw new AttachError('not-a-worker', `pid ${pid} is this process`);
+    opts.progress?.(`opening the inspector of pid ${pid} (SIGUSR1)…`);
+    try { endpoint = await activateInspector(p, { signal: opts.signal }); } catch (e) {
+      if (e instanceof ActivationError) throw new AttachError(e.code === 'port-in-use' ? 'port-in-use' : 'no-inspector', e.message);
+      throw e;
+    }
+  }
+  const found = endpoint;
+  opts.progress?.('connecting…');
+  const client = await CdpClient.connect({
+    worker: `node pid ${pid}`,
+    // After a drop, look again at the ports the process holds (the inspector may come back elsewhere).
+    locate: async () => (await inspectorOf(pid)) ?? found,
+    connector: opts.connector, log: opts.log, reconnectDelaysMs: opts.reconnect === false ? false : undefined,
+  }, opts.signal);
+  return new WorkerConnection('node', client, null, null, `node ${label} (pid ${pid})`, pid, found.webSocketUrl, opts.nodeCounts);
 }
 
 async function connectPython(pid: number, known: DiscoveryFile | null, opts: ConnectWorkerOptions): Promise<WorkerConnection> {
@@ -154,7 +206,7 @@ async function connectNode(pid: number, port: number, name: string, opts: Connec
     locate: async s => { const e = first ?? await resolveConnectTarget(spec, s); first = null; return e; },
     connector: opts.connector, log: opts.log, reconnectDelaysMs: opts.reconnect === false ? false : undefined,
   }, opts.signal);
-  return new WorkerConnection('node', client, null, null, `node ${name} (pid ${pid})`, pid, spec);
+  return new WorkerConnection('node', client, null, null, `node ${name} (pid ${pid})`, pid, spec, opts.nodeCounts);
 }
 
 /** `--connect`: the agent or a V8 inspector, told apart by whether the Python domain answers. */
@@ -170,6 +222,6 @@ async function connectSpec(spec: string, opts: ConnectWorkerOptions): Promise<Wo
     return new WorkerConnection('python', client, info, null, workerLabel(info), info.pid, endpoint.webSocketUrl);
   } catch (e) {
     if (!(e instanceof CdpError && e.kind === 'protocol')) { client.dispose(); throw e; }
-    return new WorkerConnection('node', client, null, null, endpoint.label, null, endpoint.webSocketUrl); // V8: no Python domain
+    return new WorkerConnection('node', client, null, null, endpoint.label, null, endpoint.webSocketUrl, opts.nodeCounts); // V8: no Python domain
   }
 }

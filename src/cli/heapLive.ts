@@ -19,6 +19,7 @@ async function connect(args: HeapArgs, progress: (m: string) => void): Promise<W
     return await connectWorker(args.pid !== null ? { pid: args.pid } : { connect: args.connect as string }, {
       progress, reconnect: false,
       injection: { allowed: args.inject, refusedHint: 'start it with the agent (celery ... --workerlens, or WORKERLENS=1) or drop --no-inject to inject it' },
+      activation: { allowed: args.inject, refusedHint: 'drop --no-inject to open it with SIGUSR1' },
     });
   } catch (e) {
     if (e instanceof InjectError) {

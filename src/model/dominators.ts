@@ -2,6 +2,7 @@
 // idoms by the semi-NCA walk (Georgiadis), all iterative over typed arrays. Weak edges are ignored;
 // shortcut edges count only from the root (elsewhere they duplicate a real path, as in DevTools).
 import type { HeapSnapshot } from './heapSnapshot';
+import { noStep, Step, STEP_EVERY } from './progress';
 
 export const NO_DOMINATOR = 0xffffffff;
 
@@ -20,8 +21,14 @@ export function isEssentialEdge(s: HeapSnapshot, from: number, e: number): boole
   return t !== s.edgeCodes.weak && (t !== s.edgeCodes.shortcut || from === 0);
 }
 
-export function computeDominators(s: HeapSnapshot): Dominators {
+/**
+ * `step(done, total)` is called every few hundred thousand nodes (progress; throwing from it
+ * cancels the computation, which is how a worker thread stops a long analysis).
+ */
+export function computeDominators(s: HeapSnapshot, step: Step = noStep): Dominators {
   const n = s.nodeCount;
+  // done counts over the four passes: DFS, predecessors, semidominators, idoms (n each).
+  const total = 4 * n;
   const first = s.firstEdge, target = s.edgeTarget, etype = s.edgeType;
   const weak = s.edgeCodes.weak, shortcut = s.edgeCodes.shortcut;
 
@@ -45,6 +52,7 @@ export function computeDominators(s: HeapSnapshot): Dominators {
       const v = target[e];
       if (dfn[v] !== 0) continue;
       dfn[v] = ++count; vertex[count] = v; parent[count] = dfn[u];
+      if ((count & STEP_EVERY) === 0) step(count, total);
       cursor[u] = e + 1;
       cursor[v] = first[v];
       stack[sp++] = v;
@@ -54,6 +62,7 @@ export function computeDominators(s: HeapSnapshot): Dominators {
     if (!pushed) { cursor[u] = end; sp--; }
   }
 
+  step(n, total);
   // 2. Predecessors of reachable nodes, in DFS numbers (CSR).
   const predStart = new Uint32Array(count + 2);
   for (let u = 0; u < n; u++) {
@@ -66,6 +75,7 @@ export function computeDominators(s: HeapSnapshot): Dominators {
     }
   }
   for (let k = 1; k <= count + 1; k++) predStart[k] += predStart[k - 1];
+  step(1.5 * n, total);
   const preds = new Uint32Array(predStart[count + 1]);
   const fill = predStart.slice(0, count + 1);
   for (let u = 0; u < n; u++) {
@@ -78,6 +88,7 @@ export function computeDominators(s: HeapSnapshot): Dominators {
     }
   }
 
+  step(2 * n, total);
   // 3. Semidominators (processing in reverse preorder) with a compressed ancestor forest.
   const semi = new Uint32Array(count + 1);
   const label = new Uint32Array(count + 1);
@@ -85,6 +96,7 @@ export function computeDominators(s: HeapSnapshot): Dominators {
   const cstack = new Uint32Array(count + 1);
   for (let k = 1; k <= count; k++) { semi[k] = k; label[k] = k; }
   for (let w = count; w >= 2; w--) {
+    if ((w & STEP_EVERY) === 0) step(2 * n + (count - w) * (n / count), total);
     let sw = semi[w];
     for (let p = predStart[w]; p < predStart[w + 1]; p++) {
       const v = preds[p];
@@ -107,6 +119,7 @@ export function computeDominators(s: HeapSnapshot): Dominators {
     ancestor[w] = parent[w];
   }
 
+  step(3 * n, total);
   // 4. idom = nearest common ancestor of parent and semidominator (semi-NCA).
   const idomDfn = new Uint32Array(count + 1);
   idomDfn[1] = 1;
@@ -123,6 +136,7 @@ export function computeDominators(s: HeapSnapshot): Dominators {
   for (let i = 0; i < n; i++) retained[i] = self[i];
   for (let w = 1; w <= count; w++) idom[vertex[w]] = vertex[idomDfn[w]];
   for (let w = count; w >= 2; w--) retained[vertex[idomDfn[w]]] += retained[vertex[w]];
+  step(total, total);
   return { idom, retainedSize: retained, order: vertex.slice(1, count + 1) };
 }
 

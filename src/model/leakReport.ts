@@ -5,6 +5,7 @@ import { computeDominators, Dominators } from './dominators';
 import { computeShortestPaths, clusterRetainerPaths, PathCluster, ShortestPaths } from './retainers';
 import { findGrowthSuspects, GrowthOptions, isBuiltinType, CountSample } from './growth';
 import { summarizeByClass, ClassSummary, newNodes } from './summary';
+import type { AnalysisPhase } from './progress';
 
 /** A snapshot with everything the queries need, computed once (the slow part of "load"). */
 export class HeapAnalysis {
@@ -13,9 +14,11 @@ export class HeapAnalysis {
   readonly summary: ClassSummary[];
   private readonly byClass: Map<string, ClassSummary>;
 
-  constructor(readonly snapshot: HeapSnapshot) {
-    this.dominators = computeDominators(snapshot);
-    this.paths = computeShortestPaths(snapshot);
+  /** onProgress: per phase, done/total in that phase's units; throwing from it cancels. */
+  constructor(readonly snapshot: HeapSnapshot, onProgress?: (phase: AnalysisPhase, done: number, total: number) => void) {
+    this.dominators = computeDominators(snapshot, onProgress && ((d, t) => onProgress('dominators', d, t)));
+    this.paths = computeShortestPaths(snapshot, onProgress && ((d, t) => onProgress('paths', d, t)));
+    onProgress?.('summary', 0, 1);
     this.summary = summarizeByClass(snapshot, this.dominators);
     this.byClass = new Map(this.summary.map(r => [r.className, r]));
   }

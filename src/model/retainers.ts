@@ -3,6 +3,7 @@
 // equal distance; identical chains are clustered (indexes normalised) so 10,000 leaked objects show
 // as the 1–3 ways they are kept alive.
 import type { HeapSnapshot } from './heapSnapshot';
+import { noStep, Step, STEP_EVERY } from './progress';
 import { isSubscriptName } from '../protocol/snapshot';
 
 const NONE = 0xffffffff;
@@ -51,7 +52,8 @@ function edgeRank(s: HeapSnapshot, e: number): number {
 }
 
 /** Level-synchronous BFS from the root; among same-level parents the best-ranked edge wins. */
-export function computeShortestPaths(s: HeapSnapshot): ShortestPaths {
+/** BFS from the root; `step(done, total)` as in computeDominators (throwing from it cancels). */
+export function computeShortestPaths(s: HeapSnapshot, step: Step = noStep): ShortestPaths {
   const n = s.nodeCount;
   const distance = new Uint32Array(n).fill(NONE);
   const parentEdge = new Uint32Array(n).fill(NONE);
@@ -66,6 +68,7 @@ export function computeShortestPaths(s: HeapSnapshot): ShortestPaths {
     const levelEnd = tail;
     for (; head < levelEnd; head++) {
       const u = queue[head];
+      if ((head & STEP_EVERY) === 0) step(head, n);
       const dv = distance[u] + 1;
       for (let e = first[u]; e < first[u + 1]; e++) {
         const t = etype[e];
@@ -81,6 +84,7 @@ export function computeShortestPaths(s: HeapSnapshot): ShortestPaths {
       }
     }
   }
+  step(n, n);
   return { distance, parentEdge, parentNode };
 }
 

@@ -1,6 +1,7 @@
 // Pure: turns a process table (+ agent discovery files) into the Workers view's tree:
 // Celery main processes with their pool children beneath, other agent-bearing Python processes,
-// and Node processes with an inspector. No I/O here; src/cdp/procScan.ts reads /proc.
+// and Node processes that look like workers (inspector on, talk to Redis, named so), with or
+// without an inspector (one can be opened with SIGUSR1). No I/O here; src/cdp/procScan.ts reads /proc.
 import type { DiscoveryFile, PoolKind, ProcessRole } from '../protocol/agent';
 
 export interface ProcessEntry {
@@ -11,10 +12,13 @@ export interface ProcessEntry {
   argv: string[];        // /proc/PID/cmdline split on NUL
   rssBytes: number;
   exe: string | null;    // readlink /proc/PID/exe when permitted
+  /** TCP sockets (read only for Node and redis-server processes, when permitted). */
+  sockets?: { localPort: number; remotePort: number; listening: boolean; established: boolean }[];
 }
 
 export type WorkerKind = 'celery' | 'python' | 'node';
-export type WorkerState = 'attached' | 'agent' | 'injectable' | 'not-permitted' | 'inspector';
+/** inspector: a Node process with its inspector on; activatable: a Node process whose inspector we can open (SIGUSR1). */
+export type WorkerState = 'attached' | 'agent' | 'injectable' | 'not-permitted' | 'inspector' | 'activatable';
 
 export interface WorkerRow {
   pid: number;
@@ -32,6 +36,8 @@ export interface WorkerRow {
   inspectorPort: number | null;
   children: WorkerRow[];
   commandLine: string;
+  /** Why a Node process is listed as a worker ("talks to Redis on port 6379", "--inspect"). */
+  note?: string;
 }
 
 export interface ClassifyContext {
@@ -76,9 +82,55 @@ export function scriptName(p: ProcessEntry): string | null {
 export function nodeInspectorPort(p: ProcessEntry): number | null {
   if (!isNode(p)) return null;
   for (const arg of p.argv) {
-    const m = /^--inspect(?:-brk)?(?:=(?:[^:]*:)?(\d+))?$/.exec(arg);
+    const m = /^--inspect(?:-brk|-wait)?(?:=(?:[^:]*:)?(\d+))?$/.exec(arg);
     if (m) return m[1] !== undefined ? Number(m[1]) : 9229;
   }
+  return null;
+}
+
+/**
+ * The port a Node process opens its inspector on when activated (SIGUSR1): --inspect-port /
+ * --debug-port from its command line or NODE_OPTIONS, else 9229. 0 = any free port.
+ */
+export function activationPort(argv: readonly string[], nodeOptions = ''): number {
+  const args = [...argv, ...nodeOptions.split(/\s+/).filter(Boolean)];
+  let port = 9229;
+  for (let i = 0; i < args.length; i++) {
+    const m = /^--(?:inspect|debug)-port(?:=(.*))?$/.exec(args[i]);
+    if (!m) continue;
+    const v = (m[1] ?? args[i + 1] ?? '').replace(/^.*:/, '');
+    if (/^\d+$/.test(v)) port = Number(v);
+  }
+  return port;
+}
+
+/** Node refuses SIGUSR1 activation with --disable-sigusr1 (Node ≥ 22.14). */
+export function sigusr1Disabled(argv: readonly string[], nodeOptions = ''): boolean {
+  return argv.includes('--disable-sigusr1') || /(^|\s)--disable-sigusr1(\s|$)/.test(nodeOptions);
+}
+
+/** Signalling a process that is not really Node would kill it (SIGUSR1's default): only a node executable. */
+export function canActivateInspector(p: ProcessEntry): boolean {
+  return p.exe !== null && /(^|\/)(node|nodejs)$/.test(p.exe);
+}
+
+// Editors, language servers (vscode-languageclient starts them with --node-ipc) and package tools
+// run on Node too; they are not the user's workers.
+const NODE_TOOLING = /--node-ipc|--clientProcessId|code-server|\.vscode-server|\/vscode\/|extensionHost|bootstrap-fork|--type=|tsserver|typingsInstaller|eslintServer|languageserver|language-server|npm-cli\.js|npx-cli\.js|corepack|\/node_modules\/\.bin\/|\/node_modules\/(typescript|esbuild|mocha|eslint|npm|pnpm|yarn)\//;
+const WORKER_PACKAGES = /\b(bullmq|bull|bee-queue|agenda|worker_threads|piscina|graphile-worker|pg-boss)\b/;
+
+/** Why a Node process looks like a worker, or null (then the Workers view leaves it out). */
+export function nodeWorkerReason(p: ProcessEntry, redisPorts: ReadonlySet<number>): string | null {
+  const cmd = p.argv.join(' ');
+  if (NODE_TOOLING.test(cmd)) return null;
+  const port = nodeInspectorPort(p);
+  if (port !== null) return `inspector on port ${port}`;
+  const redis = p.sockets?.find(s => s.established && (redisPorts.has(s.remotePort) || s.remotePort === 6379));
+  if (redis) return `talks to Redis on port ${redis.remotePort} (BullMQ-style queue worker)`;
+  const pkg = WORKER_PACKAGES.exec(cmd);
+  if (pkg) return `command line names ${pkg[1]}`;
+  const script = scriptName(p);
+  if (script && /worker|queue|consumer|job/i.test(script.slice(script.lastIndexOf('/') + 1))) return `script ${script.slice(script.lastIndexOf('/') + 1)}`;
   return null;
 }
 
@@ -143,13 +195,17 @@ export function buildWorkerTree(procs: ProcessEntry[], discovery: DiscoveryFile[
     const p = byPid.get(d.pid)!;
     top.push(row(p, 'python', d.role, d.processName, d.pool));
   }
+  const redisPorts = new Set(procs.filter(p => p.comm === 'redis-server').flatMap(p => (p.sockets ?? []).filter(s => s.listening).map(s => s.localPort)));
   for (const p of procs) {
-    if (ctx.ignorePids.has(p.pid)) continue;
+    if (ctx.ignorePids.has(p.pid) || !isNode(p)) continue;
+    const note = nodeWorkerReason(p, redisPorts);
+    if (note === null) continue;
     const port = nodeInspectorPort(p);
-    if (port === null) continue;
-    const r = row(p, 'node', 'process', scriptName(p) ?? 'node', null);
+    const r = row(p, 'node', 'process', baseName(scriptName(p) ?? 'node'), null);
     r.inspectorPort = port;
-    r.state = ctx.attachedPids.has(p.pid) ? 'attached' : 'inspector';
+    r.note = note;
+    const mine = ctx.selfUid === 0 || ctx.selfUid === p.uid;
+    r.state = ctx.attachedPids.has(p.pid) ? 'attached' : port !== null ? 'inspector' : mine && canActivateInspector(p) ? 'activatable' : 'not-permitted';
     top.push(r);
   }
   return top;

@@ -12,9 +12,10 @@ import { pythonProcessRows } from '../model/workerList';
 import { scanProcesses } from '../cdp/procScan';
 import { openDocs } from './docs';
 import { showRetainers } from './retainers';
-import { formatCount, plural } from '../common/format';
+import { formatBytes, plural } from '../common/format';
 import type { ProcessEntry } from '../model/workerList';
 import type { AllocationsView } from './allocationsView';
+import type { HeapWorkers } from './heapWorkers';
 
 export interface CommandDeps {
   extensionUri: vscode.Uri;
@@ -23,6 +24,7 @@ export interface CommandDeps {
   heap: HeapView;
   sessions: SessionManager;
   allocations: AllocationsView;
+  heapWorkers: HeapWorkers;
 }
 
 export function registerCommands(context: vscode.ExtensionContext, deps: CommandDeps): void {
@@ -98,7 +100,7 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
   reg('workerLens.heap.showRetainers', async (row?: HeapRow) => {
     const s = sessionOf(heap, sessions);
     if (!s || !row) { void vscode.window.showWarningMessage('Attach to a worker and choose a type in the Heap view.'); return; }
-    await showRetainers(deps.extensionUri, s, row.type, log);
+    await showRetainers(deps.extensionUri, deps.heapWorkers, s, row.type, log);
   });
 }
 
@@ -177,19 +179,20 @@ async function takeSnapshot(s: Session, log: vscode.LogOutputChannel): Promise<v
   const tmp = `${target.fsPath}.part`;
   const out = fs.createWriteStream(tmp);
   try {
-    const snap = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true, title: `Heap snapshot of ${s.label}` }, (progress, token) => {
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true, title: `Heap snapshot of ${s.label}` }, (progress, token) => {
       const ac = new AbortController();
       token.onCancellationRequested(() => ac.abort());
       let last = 0;
-      return s.snapshot(ac.signal, (done, total) => {
+      return s.streamSnapshot(ac.signal, chunk => { out.write(chunk); }, (done, total) => {
         const pct = total > 0 ? Math.floor((done / total) * 100) : 0;
         if (pct > last) { progress.report({ increment: pct - last, message: `${pct}%` }); last = pct; }
-      }, chunk => { out.write(chunk); });
+      });
     });
     await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
     fs.renameSync(tmp, target.fsPath);
-    log.info(`snapshot of ${s.label}: ${snap.nodeCount} nodes → ${target.fsPath}`);
-    void vscode.window.showInformationMessage(`Saved a heap snapshot of ${s.label}: ${formatCount(snap.nodeCount)} objects. Chrome DevTools opens it too (Memory → Load).`);
+    const bytes = fs.statSync(target.fsPath).size;
+    log.info(`snapshot of ${s.label}: ${bytes} bytes → ${target.fsPath}`);
+    void vscode.window.showInformationMessage(`Saved a heap snapshot of ${s.label} (${formatBytes(bytes)}). Open it here to see its retainers; Chrome DevTools opens it too (Memory → Load).`);
   } catch (e) {
     out.destroy();
     fs.rmSync(tmp, { force: true });

@@ -5,11 +5,14 @@ import * as vscode from 'vscode';
 import type { GetObjectCountsResult, ObjectCount } from '../protocol/agent';
 import { heapTable, HeapRow, HeapSort, indexCounts } from '../model/heapTable';
 import { formatBytes, formatCount, formatDelta } from '../common/format';
+import { refreshIntervalMs, refreshNote } from '../model/refreshBudget';
 
 export interface HeapSource {
   /** Shown in the view's message, e.g. "ForkPoolWorker-1 (pid 4242)". */
   readonly label: string;
   readonly pid: number;
+  /** How a count is taken, for the view's cost note: "a full V8 heap snapshot". */
+  readonly countMethod?: string;
   getObjectCounts(signal: AbortSignal): Promise<GetObjectCountsResult>;
 }
 
@@ -33,6 +36,8 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
   private filter = '';
   private paused = false;
   private timer: NodeJS.Timeout | undefined;
+  /** The last count's pause of the worker (ms): stretches the interval (model/refreshBudget). */
+  private lastPauseMs: number | null = null;
   private inFlight: AbortController | undefined;
   private lastError: string | undefined;
   private view: vscode.TreeView<HeapRow> | undefined;
@@ -59,7 +64,7 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
     if (this.source === source) return;
     this.inFlight?.abort();
     this.source = source;
-    this.latest = []; this.samples = []; this.baseline = null; this.growing = new Set(); this.lastError = undefined;
+    this.latest = []; this.samples = []; this.baseline = null; this.growing = new Set(); this.lastError = undefined; this.lastPauseMs = null;
     void vscode.commands.executeCommand('setContext', 'workerLens.heap.hasSource', !!source);
     this.sourceChanged.fire(source);
     this.changed.fire(undefined);
@@ -118,6 +123,9 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
       if (!this.baseline) { this.baseline = sample.counts as Map<string, ObjectCount>; this.baselineAt = Date.now(); }
       this.growing = this.detectGrowth(this.samples);
       this.lastError = undefined;
+      const interval = this.intervalMs();
+      this.lastPauseMs = r.pauseMs;
+      if (this.intervalMs() !== interval) this.reschedule();
       this.changed.fire(undefined);
     } catch (e) {
       if (ac.signal.aborted) return;
@@ -132,8 +140,15 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
   private reschedule(): void {
     if (this.timer) { clearInterval(this.timer); this.timer = undefined; }
     if (!this.source || this.paused || (this.view && !this.view.visible)) return;
-    const seconds = vscode.workspace.getConfiguration('workerLens').get<number>('heap.refreshInterval', 2);
-    this.timer = setInterval(() => void this.refresh(), Math.max(0.5, seconds) * 1000);
+    this.timer = setInterval(() => void this.refresh(), this.intervalMs());
+  }
+
+  private configuredMs(): number {
+    return Math.max(0.5, vscode.workspace.getConfiguration('workerLens').get<number>('heap.refreshInterval', 2)) * 1000;
+  }
+
+  private intervalMs(): number {
+    return refreshIntervalMs(this.configuredMs(), this.lastPauseMs);
   }
 
   private updateMessage(): void {
@@ -145,6 +160,8 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
     if (this.filter) parts.push(this.latest.length && !this.rows().length ? `no type matches “${this.filter}”` : `filter “${this.filter}”`);
     else parts.push('columns: count · Δ · size');
     if (this.paused) parts.push('paused');
+    const cost = refreshNote(this.configuredMs(), this.lastPauseMs, this.source.countMethod ?? 'a count of every object');
+    if (cost && !this.paused) parts.push(cost);
     if (this.lastError) parts.push(`last refresh failed: ${this.lastError}`);
     this.view.message = parts.join(' · ');
   }

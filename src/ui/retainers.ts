@@ -1,53 +1,96 @@
-// "Show retainers" for a type of the Heap view: snapshot the worker (streamed to a temp file as it
-// arrives, so "Save snapshot" can keep it), find the clustered shortest retainer paths of the
-// type's instances and draw them in the Retainers panel. Also the graph for opened snapshot files.
+// "Show retainers" for a type of the Heap view: snapshot the worker, streaming it both to a temp
+// file (so "Save snapshot" can keep it) and to a heap worker thread that parses and analyses it
+// off the extension host, then draw the type's clustered shortest retainer paths in the Retainers
+// panel. The thread ends as soon as the graph is built; the temp file lives as long as the panel
+// shows that graph (deleted when the panel closes or shows another snapshot's graph).
 import * as vscode from 'vscode';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Session } from './sessions';
-import { HeapAnalysis } from '../model/leakReport';
-import { buildRetainerGraph, findDefinitionLine, RootDefinition } from '../model/retainerGraph';
+import type { HeapWorkers } from './heapWorkers';
+import { findDefinitionLine } from '../model/retainerGraph';
+import type { RootDefinitionInfo, HeapWorkerPhase } from '../protocol/heapWorker';
 import type { RetainerGraph, SourceLocation } from '../protocol/webview';
 import { RetainersPanel } from './panels/retainersPanel';
 import { formatCount } from '../common/format';
 
-export async function showRetainers(extensionUri: vscode.Uri, s: Session, type: string, log: vscode.LogOutputChannel): Promise<RetainerGraph | undefined> {
-  const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'workerlens-')), `worker-${s.pid}.heapsnapshot`);
+/** Temp folder of the snapshot the Retainers panel shows now (one at a time). */
+let heldSnapshotDir: string | null = null;
+const watchedPanels = new WeakSet<RetainersPanel>();
+
+function holdSnapshot(panel: RetainersPanel, dir: string | null): void {
+  if (heldSnapshotDir && heldSnapshotDir !== dir) fs.rmSync(heldSnapshotDir, { recursive: true, force: true });
+  heldSnapshotDir = dir;
+  if (!watchedPanels.has(panel)) {
+    watchedPanels.add(panel);
+    panel.onDidDispose(() => holdSnapshot(panel, null));
+  }
+}
+
+/** Deletes the panel's temp snapshot (deactivation). */
+export function releaseRetainerSnapshots(): void {
+  if (heldSnapshotDir) fs.rmSync(heldSnapshotDir, { recursive: true, force: true });
+  heldSnapshotDir = null;
+}
+
+export async function showRetainers(extensionUri: vscode.Uri, workers: HeapWorkers, s: Session, type: string, log: vscode.LogOutputChannel): Promise<RetainerGraph | undefined> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'workerlens-'));
+  const tmp = path.join(dir, `worker-${s.pid}.heapsnapshot`);
   const panel = RetainersPanel.show(extensionUri, undefined, callbacks(log, () => tmp));
+  holdSnapshot(panel, dir);
   panel.setStatus(`Taking a heap snapshot of ${s.label}…`, { busy: true });
-  let analysis: HeapAnalysis;
+  const worker = workers.start(`retainers of ${type} in ${s.label}`);
   try {
-    const out = fs.createWriteStream(tmp);
-    analysis = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true, title: `Retainers of ${type} in ${s.label}` }, async (progress, token) => {
+    const { graph, definitions, nodeCount } = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true, title: `Retainers of ${type} in ${s.label}` }, async (progress, token) => {
       const ac = new AbortController();
       token.onCancellationRequested(() => ac.abort());
       progress.report({ message: 'taking a heap snapshot…' });
-      const snap = await s.snapshot(ac.signal, undefined, chunk => { out.write(chunk); });
-      await new Promise<void>(resolve => out.end(() => resolve()));
-      progress.report({ message: `analysing ${formatCount(snap.nodeCount)} objects…` });
-      return new HeapAnalysis(snap);
+      const out = fs.createWriteStream(tmp);
+      const parse = worker.parseStream({ signal: ac.signal });
+      try {
+        await s.streamSnapshot(ac.signal, chunk => { out.write(chunk); parse.write(chunk); });
+      } finally {
+        parse.end();
+        await new Promise<void>(resolve => out.end(() => resolve()));
+      }
+      const parsed = await parse.result;
+      progress.report({ message: `analysing ${formatCount(parsed.nodeCount)} objects…` });
+      const r = await worker.request('graph', { type, source: `${s.label} · ${new Date().toLocaleTimeString()}` },
+        { signal: ac.signal, onProgress: phase => progress.report({ message: phaseText(phase, parsed.nodeCount) }) });
+      return { ...r, nodeCount: parsed.nodeCount };
     });
+    attachSources(graph, definitions);
+    if (panel.isDisposed) return graph;
+    const shown = RetainersPanel.show(extensionUri, graph, callbacks(log, () => tmp));
+    shown.setStatus(graph.paths.length
+      ? `${formatCount(graph.paths.reduce((n, p) => n + p.instanceCount, 0))} of ${formatCount(graph.instanceCount)} instances on the paths shown · snapshot of ${formatCount(nodeCount)} objects`
+      : `No instance of ${type} is reachable from a root (garbage not yet collected, or none left).`);
+    log.info(`retainers of ${type} in ${s.label}: ${graph.paths.length} paths, ${graph.nodes.length} nodes`);
+    return graph;
   } catch (e) {
-    fs.rmSync(path.dirname(tmp), { recursive: true, force: true });
+    if (heldSnapshotDir === dir) holdSnapshot(panel, null); else fs.rmSync(dir, { recursive: true, force: true });
     if (/cancel/i.test((e as Error).message)) { panel.setStatus('Cancelled.'); return undefined; }
     log.error(`retainers of ${type} in ${s.label}: ${(e as Error).message}`);
     panel.setStatus(`Could not take the snapshot: ${(e as Error).message}`, { error: true });
     void vscode.window.showErrorMessage(`Could not find retainers of ${type} in ${s.label}: ${(e as Error).message}. The worker keeps running.`);
     return undefined;
+  } finally {
+    await worker.dispose(); // the graph is all the panel needs: the analysis goes now
   }
-  const { graph, definitions } = buildRetainerGraph(analysis, type, { source: `${s.label} · ${new Date().toLocaleTimeString()}` });
-  attachSources(graph, definitions);
-  const shown = RetainersPanel.show(extensionUri, graph, callbacks(log, () => tmp));
-  shown.setStatus(graph.paths.length
-    ? `${formatCount(graph.paths.reduce((n, p) => n + p.instanceCount, 0))} of ${formatCount(graph.instanceCount)} instances on the paths shown · snapshot of ${formatCount(analysis.snapshot.nodeCount)} objects`
-    : `No instance of ${type} is reachable from a root (garbage not yet collected, or none left).`);
-  log.info(`retainers of ${type} in ${s.label}: ${graph.paths.length} paths, ${graph.nodes.length} nodes`);
-  return graph;
+}
+
+export function phaseText(phase: HeapWorkerPhase, nodeCount: number): string {
+  const n = formatCount(nodeCount);
+  switch (phase) {
+    case 'dominators': return `dominator tree of ${n} objects…`;
+    case 'paths': return `shortest retainer paths of ${n} objects…`;
+    default: return `analysing ${n} objects…`;
+  }
 }
 
 /** Resolves module-global roots to the line that defines them (reads the module's file). */
-export function attachSources(graph: RetainerGraph, definitions: RootDefinition[]): void {
+export function attachSources(graph: RetainerGraph, definitions: RootDefinitionInfo[]): void {
   for (const d of definitions) {
     const node = graph.nodes.find(n => n.id === d.nodeId);
     if (!node) continue;

@@ -5,8 +5,10 @@ import * as vscode from 'vscode';
 import type { DiscoveryFile, ProcessInfo } from '../protocol/agent';
 import type { CdpClient } from '../cdp/client';
 import { InjectError } from '../cdp/inject';
-import { connectWorker } from '../cdp/workerConnection';
-import type { HeapSnapshot } from '../model/heapSnapshot';
+import { connectWorker, NodeCounter } from '../cdp/workerConnection';
+import { objectCountsOfSummary } from '../model/snapshotCounts';
+import type { HeapWorkerClient } from '../heapWorker/client';
+import type { HeapWorkers } from './heapWorkers';
 import type { WorkerRow } from '../model/workerList';
 import type { HeapSource } from './heapView';
 import { openDocs } from './docs';
@@ -20,7 +22,8 @@ export interface Session extends HeapSource {
   readonly discovery: DiscoveryFile | null;
   /** ws:// URL (with token) to paste into chrome-remote-interface or DevTools. */
   endpointUrl(): string;
-  snapshot(signal: AbortSignal, onProgress?: (done: number, total: number) => void, onChunk?: (c: string) => void): Promise<HeapSnapshot>;
+  /** A `.heapsnapshot` as it arrives, unparsed: the host only forwards it (to a file, to a heap worker thread). */
+  streamSnapshot(signal: AbortSignal, onChunk: (c: string) => void, onProgress?: (done: number, total: number) => void): Promise<void>;
 }
 
 export class SessionManager implements vscode.Disposable {
@@ -31,7 +34,10 @@ export class SessionManager implements vscode.Disposable {
   /** reason null = the user detached; else why the worker went away. */
   readonly onDidDetach = this.onDetachedEmitter.event;
 
-  constructor(private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel) {}
+  /** Node sessions' heap worker threads (their Heap view counts are parsed there, never on the host). */
+  private readonly countWorkers = new Map<number, HeapWorkerClient>();
+
+  constructor(private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel, private readonly heapWorkers: HeapWorkers) {}
 
   attachedPids(): ReadonlySet<number> { return new Set(this.sessions.keys()); }
   get(pid: number): Session | undefined { return this.sessions.get(pid); }
@@ -67,13 +73,17 @@ export class SessionManager implements vscode.Disposable {
         agentDir: vscode.Uri.joinPath(this.extensionUri, 'agent').fsPath,
         refusedHint: 'injection is turned off: start the worker with --workerlens, or turn on workerLens.agent.allowInjection',
       },
+      // Attach on a Node row opens its inspector the way VS Code's debugger does (SIGUSR1).
+      activation: { allowed: true },
       log: m => this.log.trace(`[cdp ${row.pid}] ${m}`),
+      nodeCounts: this.countInWorker(row.pid),
     });
     const session: Session = {
       kind: conn.kind, row, client: conn.client, info: conn.info, discovery: conn.discovery, label: conn.label, pid: row.pid,
+      countMethod: conn.kind === 'node' ? 'a full V8 heap snapshot' : 'a gc.get_objects() walk',
       endpointUrl: () => conn.endpointUrl(),
       getObjectCounts: async (s: AbortSignal) => (await conn.heapCounts({ signal: s })).result,
-      snapshot: (s, onProgress, onChunk) => conn.snapshot({ signal: s, onProgress, onChunk }),
+      streamSnapshot: (s, onChunk, onProgress) => conn.streamSnapshot({ signal: s, onChunk, onProgress }),
     };
     this.sessions.set(row.pid, session);
     this.log.info(`attached to ${session.label} at ${session.client.endpoint?.label ?? '?'}`);
@@ -87,11 +97,37 @@ export class SessionManager implements vscode.Disposable {
     return session;
   }
 
+  /** Node counts: the snapshot streams into this session's heap worker thread, which answers per-class counts and then drops it. */
+  private countInWorker(pid: number): NodeCounter {
+    return async (stream, signal) => {
+      let w = this.countWorkers.get(pid);
+      if (!w?.alive) { w = this.heapWorkers.start(`Heap view counts of node pid ${pid}`); this.countWorkers.set(pid, w); }
+      const parse = w.parseStream({ signal });
+      // The worker is paused from the request until V8 has sent the last chunk (the reply).
+      const t0 = Date.now();
+      try { await stream(chunk => parse.write(chunk)); } finally { parse.end(); }
+      const pauseMs = Date.now() - t0;
+      const { nodeCount } = await parse.result;
+      try {
+        const { rows } = await w.request('summary', { retained: false }, { signal });
+        return objectCountsOfSummary(rows, nodeCount, pauseMs);
+      } finally {
+        void w.request('release', {}).catch(() => undefined);
+      }
+    };
+  }
+
+  private endCounts(pid: number): void {
+    void this.countWorkers.get(pid)?.dispose();
+    this.countWorkers.delete(pid);
+  }
+
   detach(pid: number): void {
     const s = this.sessions.get(pid);
     if (!s) return;
     this.sessions.delete(pid);
     s.client.dispose();
+    this.endCounts(pid);
     this.log.info(`detached from ${s.label}`);
     this.onDetachedEmitter.fire({ session: s, reason: null });
   }
@@ -101,6 +137,7 @@ export class SessionManager implements vscode.Disposable {
     if (this.sessions.get(session.pid) !== session) return;
     this.sessions.delete(session.pid);
     session.client.dispose();
+    this.endCounts(session.pid);
     this.log.warn(`${session.label} is gone: ${reason}`);
     this.onDetachedEmitter.fire({ session, reason });
   }
@@ -119,6 +156,7 @@ export class SessionManager implements vscode.Disposable {
   dispose(): void {
     for (const s of this.sessions.values()) s.client.dispose();
     this.sessions.clear();
+    for (const pid of [...this.countWorkers.keys()]) this.endCounts(pid);
     this.onAttachedEmitter.dispose();
     this.onDetachedEmitter.dispose();
   }

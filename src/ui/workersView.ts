@@ -1,5 +1,5 @@
 // The Workers tree: Celery mains with pool children beneath, agent-bearing Python processes and
-// Node inspectors. Rows come from model/workerList (pure) over a /proc scan + discovery files.
+// Node workers (with an inspector, or one Attach can open). Rows come from model/workerList (pure) over a /proc scan + discovery files.
 import * as vscode from 'vscode';
 import type { DiscoveryFile } from '../protocol/agent';
 import { buildWorkerTree, flattenWorkers, WorkerRow, WorkerState } from '../model/workerList';
@@ -13,6 +13,7 @@ const STATE_TEXT: Record<WorkerState, string> = {
   'injectable': 'injectable',
   'not-permitted': 'not permitted',
   'inspector': 'inspector',
+  'activatable': 'inspector off, can open',
 };
 
 const STATE_ICON: Record<WorkerState, string> = {
@@ -21,6 +22,7 @@ const STATE_ICON: Record<WorkerState, string> = {
   'injectable': 'plug',
   'not-permitted': 'lock',
   'inspector': 'pass',
+  'activatable': 'plug',
 };
 
 export interface WorkersSource {
@@ -94,6 +96,7 @@ export class WorkersView implements vscode.TreeDataProvider<WorkerRow>, vscode.D
     item.tooltip = new vscode.MarkdownString(
       `**${title}** — pid ${r.pid} (parent ${r.ppid})\n\n` +
       `${fastest ? '**Grows fastest of its pool: attach this one.**\n\n' : ''}state: ${STATE_TEXT[r.state]}${r.discovery ? ` · agent on 127.0.0.1:${r.discovery.port}` : ''}\n\n` +
+      (r.note ? `listed because: ${r.note}${r.state === 'activatable' ? ' · Attach opens its inspector with SIGUSR1, as VS Code\'s debugger does' : ''}\n\n` : '') +
       `memory (RSS): ${formatBytes(r.rssBytes)}${trend ? `, ${trend.growth >= 0 ? '+' : '−'}${formatBytes(Math.abs(trend.growth))} over the last ${Math.max(1, Math.round(trend.spanMs / 1000))} s (seen by this view)` : ''}\n\n\`${r.commandLine.slice(0, 300)}\``);
     item.accessibilityInformation = { label: `${title}, pid ${r.pid}, ${STATE_TEXT[r.state]}${fastest ? ', grows fastest' : ''}` };
     if (r.state === 'attached') item.command = { command: 'workerLens.selectWorker', title: 'Show in Heap View', arguments: [r] };

@@ -30,7 +30,7 @@ test('--connect: a target without the Python domain is a Node worker; its counts
     { type: 'object', name: 'Job', size: 40 }, { type: 'object', name: 'Job', size: 40 }, { type: 'object', name: 'Queue', size: 100 },
   ]);
   const t = v8(text);
-  const c = await connectWorker({ connect: 'ws://127.0.0.1:9229/abc' }, { injection: refused, reconnect: false, connector: fakeConnector(() => t) });
+  const c = await connectWorker({ connect: 'ws://127.0.0.1:9229/abc' }, { injection: refused, activation: { allowed: false }, reconnect: false, connector: fakeConnector(() => t) });
   assert.equal(c.kind, 'node');
   assert.equal(c.info, null);
   assert.equal(c.endpointUrl(), 'ws://127.0.0.1:9229/abc');
@@ -46,7 +46,7 @@ test('--connect: a target without the Python domain is a Node worker; its counts
 test('--connect: a target that answers Python.getProcessInfo is the agent; counts come from Python.getObjectCounts', async () => {
   const t = new FakeTransport().handle('Python.getProcessInfo', () => info)
     .handle('Python.getObjectCounts', () => ({ counts: [{ type: 'Payload', module: 'tasks', count: 3, size: 144 }], totalObjects: 3, totalSize: 144, pauseMs: 1, timestamp: 1 }));
-  const c = await connectWorker({ connect: 'ws://127.0.0.1:5000/tok' }, { injection: refused, reconnect: false, connector: fakeConnector(() => t) });
+  const c = await connectWorker({ connect: 'ws://127.0.0.1:5000/tok' }, { injection: refused, activation: { allowed: false }, reconnect: false, connector: fakeConnector(() => t) });
   assert.equal(c.kind, 'python');
   assert.equal(c.label, 'pid 4242 (ForkPoolWorker-1)');
   const { result, snapshot } = await c.heapCounts();
@@ -67,7 +67,7 @@ test('a pid with a discovery file connects to its agent and names it like the Wo
     fs.writeFileSync(path.join(dir, 'workerlens', `${process.pid}.json`), JSON.stringify(d));
     const seen: string[] = [];
     const t = new FakeTransport().handle('Python.getProcessInfo', () => ({ ...info, pid: process.pid, processName: 'ForkPoolWorker-3' }));
-    const c = await connectWorker({ pid: process.pid }, { injection: refused, reconnect: false, connector: fakeConnector(e => { seen.push(e.webSocketUrl); return t; }) });
+    const c = await connectWorker({ pid: process.pid }, { injection: refused, activation: { allowed: false }, reconnect: false, connector: fakeConnector(e => { seen.push(e.webSocketUrl); return t; }) });
     assert.equal(c.kind, 'python');
     assert.equal(c.label, `ForkPoolWorker-3 (pid ${process.pid})`);
     assert.deepEqual(seen, ['ws://127.0.0.1:4000/secret']);
@@ -80,13 +80,13 @@ test('a pid with a discovery file connects to its agent and names it like the Wo
 });
 
 test('pids are classified by model/workerList: no process, a Node process without an inspector, a Python process with injection off', async () => {
-  await assert.rejects(connectWorker({ pid: 999_999_999 }, { injection: refused }), (e: unknown) => e instanceof AttachError && e.code === 'no-process');
-  await assert.rejects(connectWorker({ pid: process.pid }, { injection: refused }),
-    (e: unknown) => e instanceof AttachError && e.code === 'no-inspector' && /Node process without a known inspector port/.test(e.message));
+  await assert.rejects(connectWorker({ pid: 999_999_999 }, { injection: refused, activation: { allowed: false } }), (e: unknown) => e instanceof AttachError && e.code === 'no-process');
+  await assert.rejects(connectWorker({ pid: process.pid }, { injection: refused, activation: { allowed: false } }),
+    (e: unknown) => e instanceof AttachError && e.code === 'no-inspector' && /Node process without an open inspector/.test(e.message));
   const py = spawn('/usr/bin/python3', ['-c', 'import time; time.sleep(30)'], { stdio: 'ignore' });
   try {
     await new Promise(r => setTimeout(r, 200));
-    await assert.rejects(connectWorker({ pid: py.pid! }, { injection: refused }),
+    await assert.rejects(connectWorker({ pid: py.pid! }, { injection: refused, activation: { allowed: false } }),
       (e: unknown) => e instanceof InjectError && e.code === 'injection-off' && e.message === `pid ${py.pid} runs no Worker Lens agent` && e.hint === 'turn it on');
   } finally {
     py.kill();
@@ -97,7 +97,7 @@ test('not a worker: a process that is neither Python nor Node', async () => {
   const sh = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
   try {
     await new Promise(r => setTimeout(r, 100));
-    await assert.rejects(connectWorker({ pid: sh.pid! }, { injection: refused }), (e: unknown) => e instanceof AttachError && e.code === 'not-a-worker');
+    await assert.rejects(connectWorker({ pid: sh.pid! }, { injection: refused, activation: { allowed: false } }), (e: unknown) => e instanceof AttachError && e.code === 'not-a-worker');
   } finally {
     sh.kill();
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { buildWorkerTree, isCeleryWorker, nodeInspectorPort, processKind, ProcessEntry, pythonProcessRows } from '../../../src/model/workerList';
+import { activationPort, buildWorkerTree, isCeleryWorker, nodeInspectorPort, processKind, ProcessEntry, pythonProcessRows, sigusr1Disabled } from '../../../src/model/workerList';
 import type { DiscoveryFile } from '../../../src/protocol/agent';
 
 const celeryArgv = ['/usr/bin/python3', '-m', 'celery', '-A', 'tasks', 'worker', '--pool', 'prefork', '-c', '2'];
@@ -57,4 +57,37 @@ test('pythonProcessRows: every Python process, tree rows reused, the rest inject
   assert.deepEqual(rows.map(r => [r.pid, r.kind, r.roleLabel, r.state]), [[100, 'celery', 'main', 'injectable'], [300, 'python', 'daemon.py', 'injectable']]);
   assert.equal(rows[0], tree[0]);
   assert.equal(pythonProcessRows([proc(500, 1, ['python3', 'x.py'], 0)], [], ctx)[0].state, 'not-permitted');
+});
+
+test('Node workers are listed without an inspector when something says they are workers; editor tooling never', () => {
+  const node = (pid: number, argv: string[], extra: Partial<ProcessEntry> = {}): ProcessEntry => ({ ...proc(pid, 1, argv), exe: '/usr/bin/node', ...extra });
+  const redis: ProcessEntry = { ...proc(50, 1, ['/usr/bin/redis-server', '127.0.0.1:7001']), comm: 'redis-server', sockets: [{ localPort: 7001, remotePort: 0, listening: true, established: false }] };
+  const procs = [
+    redis,
+    node(10, ['node', '/srv/app/index.js'], { sockets: [{ localPort: 40000, remotePort: 7001, listening: false, established: true }] }),
+    node(11, ['node', 'dist/email-worker.js']),
+    node(12, ['node', '--inspect-port=0', 'server.js']),
+    node(13, ['node', '/root/.cache/code-server/lib/vscode/out/bootstrap-fork', '--type=extensionHost']),
+    node(14, ['node', '/srv/app/node_modules/.bin/tsc', '-w']),
+    node(15, ['node', 'queue-consumer.js'], { uid: 0 }),
+    node(16, ['node', '--inspect=9400', 'api.js']),
+    node(17, ['node', '/ext/dist/server.js', '--node-ipc', '--clientProcessId=999']),   // an extension's language server
+    { ...node(18, ['node', 'jobs.js']), exe: null },  // exe unreadable: never signalled
+  ];
+  const rows = buildWorkerTree(procs, [], { ...ctx, ignorePids: new Set([999]) });
+  assert.deepEqual(rows.map(r => [r.pid, r.roleLabel, r.state]), [
+    [10, 'index.js', 'activatable'], [11, 'email-worker.js', 'activatable'], [15, 'queue-consumer.js', 'not-permitted'], [16, 'api.js', 'inspector'], [18, 'jobs.js', 'not-permitted'],
+  ]);
+  assert.match(rows[0].note!, /talks to Redis on port 7001/);
+  assert.match(rows[3].note!, /inspector on port 9400/);
+});
+
+test('activation port: --inspect-port / --debug-port on the command line or in NODE_OPTIONS, else 9229; --disable-sigusr1', () => {
+  assert.equal(activationPort(['node', 'w.js']), 9229);
+  assert.equal(activationPort(['node', '--inspect-port=0', 'w.js']), 0);
+  assert.equal(activationPort(['node', '--inspect-port', '127.0.0.1:9400', 'w.js']), 9400);
+  assert.equal(activationPort(['node', 'w.js'], '--max-old-space-size=100 --debug-port=9333'), 9333);
+  assert.equal(sigusr1Disabled(['node', '--disable-sigusr1', 'w.js']), true);
+  assert.equal(sigusr1Disabled(['node', 'w.js'], '--disable-sigusr1'), true);
+  assert.equal(sigusr1Disabled(['node', 'w.js'], '--inspect-port=0'), false);
 });
