@@ -97,7 +97,7 @@ async function agentStacks(pid: number, opts: StacksOptions): Promise<GetThreadS
   // has no timeout of its own: ask over plain HTTP first, on a socket we can destroy.
   await probeAgent(d, timeoutMs);
   const conn = await connectWorker({ pid, kind: 'python', discovery: d }, {
-    injection: { allowed: false, refusedHint: 'start the worker with the agent' }, reconnect: false, signal: AbortSignal.timeout(timeoutMs),
+    injection: { allowed: false, refusedHint: 'start the worker with the agent' }, activation: { allowed: false }, reconnect: false, signal: AbortSignal.timeout(timeoutMs),
   });
   try {
     return await conn.client.python.getThreadStacks({ timeoutMs, signal: opts.signal });
