@@ -3,6 +3,7 @@
 // With syntax errors, functions the parser lost keep their last good findings.
 import { createHash } from 'node:crypto';
 import type { SyntaxNode, Tree } from './python';
+import { CeleryConfig, celeryFindings } from './celeryRules';
 import { Context, ContextResolver, ExternalCall, summarize } from './contexts';
 import { buildFixes, isSuppressed, splitLines } from './fixes';
 import { messageFor, relatedMessage } from './messages';
@@ -14,22 +15,26 @@ export interface AnalyzeOptions {
   disabledRules?: Iterable<string>;
   /** Functions (qualified names) other modules call from concurrent code. */
   extraEntries?: { name: string; context: Context }[];
+  /** Celery settings read from the project's configuration files (visibility timeout, time limit). */
+  celery?: CeleryConfig;
 }
 
 export interface ModuleResult {
   findings: Finding[];
   external: ExternalCall[];
   hasSyntaxErrors: boolean;
+  /** Where the first syntax error is (when there is one). */
+  syntaxError?: Range;
   /** Functions found concurrent. */
   concurrentFunctions: number;
 }
 
-interface FnResult { raw: RawFinding[]; guards: Guard[] }
+interface FnResult { raw: RawFinding[]; guards: Guard[]; deps: { name: string; text: string }[] }
 interface GoodFn extends FnResult { text: string; column: number; ctx: Context; className?: string }
 
 /** Cheap text test: can anything in this file run concurrently? (No → no parse needed.) */
 export function mayBeConcurrent(text: string): boolean {
-  return /\.task\b|shared_task|periodic_task|Thread\b|Timer\(|start_new|\.submit\(|\.map\(|run_in_executor|to_thread|async\s+def|Greenlet|\bspawn\(|\bTask\b/.test(text);
+  return /\.task\b|shared_task|periodic_task|Thread\b|Timer\(|start_new|\.submit\(|\.map\(|run_in_executor|to_thread|async\s+def|Greenlet|\bspawn\(|\bTask\b|django\.core\.cache|get_redis_connection|\bStrictRedis\b|redis\.Redis\b|transaction\.atomic|\batomic\b[\s\S]*\.(delay|apply_async)\(|visibility_timeout/.test(text);
 }
 
 function shift(r: Range, d: number): Range {
@@ -46,7 +51,7 @@ function shiftRaw(f: RawFinding, d: number): RawFinding {
   };
 }
 
-const PRIORITY = { celery: 0, thread: 1, async: 2 } as const;
+const PRIORITY = { celery: 0, thread: 1, async: 2, process: 3 } as const;
 const SPAWN_WORDS = /Thread|Timer|submit|map|start_new|executor|spawn|to_thread/;
 
 /** One context per function for the walk: the most telling kind; `self` shared if any says so. */
@@ -98,12 +103,14 @@ export class ModuleAnalyzer {
       const column = fn.node.startPosition.column;
       const key = `${column}|${ctx.kind}|${ctx.selfShared}|${fn.className ?? ''}|${factsKey}\n${t}`;
       let r = this.results.get(key) ?? this.prevResults.get(key);
+      // A walk that looked into helpers is valid only while their text is unchanged.
+      if (r && r.deps.length && !r.deps.every(d => { const h = facts.functions.find(f => f.qualName === d.name); return !!h && textOf(h) === d.text; })) r = undefined;
       if (!r) {
         const walker = new FunctionWalker(fn, ctx, facts, src.lines);
         walker.run();
         this.walked++;
         const d = -fn.node.startPosition.row;
-        r = { raw: walker.findings.map(f => shiftRaw(f, d)), guards: walker.guards };
+        r = { raw: walker.findings.map(f => shiftRaw(f, d)), guards: walker.guards, deps: walker.deps };
       }
       this.results.set(key, r);
       const row = fn.node.startPosition.row;
@@ -127,6 +134,7 @@ export class ModuleAnalyzer {
       this.lastGood = good;
       this.lastGoodSymbols = facts.symbols;
     }
+    for (const f of celeryFindings(root, text, facts, opts.celery ?? {})) raw.push({ f, ctx: { kind: 'celery', selfShared: false, entry: '' }, fn: enclosingName(facts, f.write.start.line) });
     this.prevSummaries = this.summaries; this.summaries = new Map();
     this.prevResults = this.results; this.results = new Map();
 
@@ -148,7 +156,10 @@ export class ModuleAnalyzer {
       findings.push(finding);
     }
     findings.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
-    return { findings, external: resolver.external, hasSyntaxErrors: broken, concurrentFunctions: resolver.contexts.size };
+    return {
+      findings, external: resolver.external, hasSyntaxErrors: broken, concurrentFunctions: resolver.contexts.size,
+      ...(broken ? { syntaxError: firstError(root) } : {}),
+    };
   }
 
   /** Thread starts in module-level code (outside defs and classes). */
@@ -168,6 +179,25 @@ export class ModuleAnalyzer {
   }
 }
 
+/** Range of the first ERROR or MISSING node (depth-first, skipping subtrees without errors). */
+function firstError(root: SyntaxNode): Range {
+  let n: SyntaxNode = root;
+  for (;;) {
+    if (n.type === 'ERROR' || n.isMissing) break;
+    const next = n.children.find(c => !!c && (c.hasError || c.isMissing || c.type === 'ERROR'));
+    if (!next) break;
+    n = next;
+  }
+  return { start: { line: n.startPosition.row, character: n.startPosition.column }, end: { line: n.endPosition.row, character: n.endPosition.column } };
+}
+
+/** Qualified name of the innermost function holding `line`, or '' at module level. */
+function enclosingName(facts: ModuleFacts, line: number): string {
+  let best: FunctionInfo | undefined;
+  for (const fn of facts.functions) if (fn.node.startPosition.row <= line && line <= fn.node.endPosition.row && (!best || fn.node.startIndex > best.node.startIndex)) best = fn;
+  return best?.qualName ?? '';
+}
+
 function lineOf(text: string, index: number): number {
   let n = 0;
   for (let i = text.indexOf('\n'); i >= 0 && i < index; i = text.indexOf('\n', i + 1)) n++;
@@ -177,7 +207,9 @@ function lineOf(text: string, index: number): number {
 /** What a function walk depends on besides its own text (functions excluded: adding a def must not re-walk all). */
 function fingerprint(facts: ModuleFacts): string {
   const parts: string[] = [];
-  for (const s of facts.symbols.values()) if (s.kind !== 'function') parts.push(`${s.name}:${s.kind}:${s.ref ?? ''}`);
-  for (const c of facts.classes.values()) parts.push(`class ${c.name}(${c.bases.join(',')})${[...c.attrs].join(',')}`);
+  for (const s of facts.symbols.values()) if (s.kind !== 'function') parts.push(`${s.name}:${s.kind}:${s.ref ?? ''}:${s.store ?? ''}:${s.ctor ?? ''}`);
+  for (const c of facts.classes.values()) {
+    parts.push(`class ${c.name}(${c.bases.join(',')})${[...c.attrs].join(',')}|${[...c.attrTags].join(',')}|${[...c.attrCtors].join(',')}|${[...c.properties].map(([k, v]) => `${k}=${v.text}`).join(',')}`);
+  }
   return createHash('sha1').update(parts.sort().join(';')).digest('base64');
 }

@@ -57,6 +57,29 @@ function newLockEdits(src: SourceLines, facts: ModuleFacts, f: RawFinding, name:
   return [{ range: { start: at(afterImports), end: at(afterImports) }, newText: `${bound ? '' : `import ${mod}${eol}`}${eol}${decl}${eol}` }];
 }
 
+/** Import lines for names the module does not bind yet, after its last import. */
+function importEdits(src: SourceLines, facts: ModuleFacts, imports: { name: string; line: string }[]): TextEdit[] {
+  const line = facts.lastImportLine >= 0 ? facts.lastImportLine + 1 : facts.firstCodeLine;
+  const missing = imports.filter(i => !facts.symbols.has(i.name));
+  return missing.length ? [{ range: { start: { line, character: 0 }, end: { line, character: 0 } }, newText: missing.map(i => i.line + src.eol).join('') }] : [];
+}
+
+/** WL109: a lock from the proxy's own manager — the one already used, else a new `mgr.Lock()` after the proxy. */
+function managerLockFix(f: RawFinding, src: SourceLines, facts: ModuleFacts): QuickFix | undefined {
+  if (!f.wrap || !f.state.globalName) return undefined;
+  const proxy = facts.symbols.get(f.state.globalName);
+  const mgr = proxy?.ctor?.includes('.') ? proxy.ctor.slice(0, proxy.ctor.lastIndexOf('.')) : undefined;
+  if (!proxy || !mgr || facts.symbols.get(mgr)?.store !== 'mpmanager') return undefined;
+  const existing = [...facts.symbols.values()].find(s => s.kind === 'lock' && (s.ctor === `${mgr}.Lock` || s.ctor === `${mgr}.RLock`));
+  if (existing) return { title: `Wrap in \`with ${existing.name}:\` (the lock of manager \`${mgr}\`, shared by every process)`, edits: [wrapEdit(src, f.wrap, existing.name, false)], preferred: true };
+  const name = lockNameFor(f, facts);
+  const at = { line: proxy.endLine + 1, character: 0 };
+  return {
+    title: `Wrap in \`with ${name}:\` (new \`${mgr}.Lock()\`: a manager lock reaches every process)`,
+    edits: [{ range: { start: at, end: at }, newText: `${name} = ${mgr}.Lock()${src.eol}` }, wrapEdit(src, f.wrap, name, false)], preferred: true,
+  };
+}
+
 export function buildFixes(f: RawFinding, src: SourceLines, facts: ModuleFacts, guards: Guard[], className: string | undefined): QuickFix[] {
   const fixes: QuickFix[] = [];
   if (f.rewrite) {
@@ -65,7 +88,13 @@ export function buildFixes(f: RawFinding, src: SourceLines, facts: ModuleFacts, 
       const line = facts.lastImportLine >= 0 ? facts.lastImportLine + 1 : facts.firstCodeLine;
       edits.unshift({ range: { start: { line, character: 0 }, end: { line, character: 0 } }, newText: `from django.db.models import F${src.eol}` });
     }
+    edits.unshift(...importEdits(src, facts, f.imports ?? []));
     fixes.push({ title: f.rewrite.title, edits, preferred: true });
+  }
+  for (const m of f.moreFixes ?? []) fixes.push({ title: m.title, edits: m.edits });
+  if (f.rule === 'WL109') {
+    const fix = managerLockFix(f, src, facts);
+    if (fix) fixes.push({ ...fix, preferred: !fixes.length });
   }
   if (f.wrap && (f.rule === 'WL101' || f.rule === 'WL102')) {
     const guard = guards.find(g => g.root === f.state.root && (!g.className || g.className === className) && g.async === f.inAsync && !g.lock.includes('('));

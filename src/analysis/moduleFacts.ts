@@ -1,7 +1,8 @@
 // What a module defines at top level: the names that are shared between concurrent runs
 // (module globals, classes, module-level instances), locks, imports, and every function.
 import type { SyntaxNode } from './python';
-import { callArgs, dottedName, isAsync, lastName, lockKindOfCall, statements } from './syntax';
+import { StoreTag, importTag, storeTagOfValue, symbolTag } from './stores';
+import { callArgs, dottedName, isAsync, lastName, lockKindOfCall, statements, unparen } from './syntax';
 
 export type SymbolKind =
   | 'var'        // plain module global
@@ -19,6 +20,10 @@ export interface ModuleSymbol {
   /** For 'instance': the class; for 'module'/'imported': the dotted module; for 'imported': the original name. */
   ref?: string;
   origName?: string;
+  /** A shared store the name holds (Redis client, Django cache, multiprocessing Manager or proxy). */
+  store?: StoreTag;
+  /** For a name bound to `callee(...)`: the dotted callee (an imported class makes a singleton; `mgr.Lock` a manager lock). */
+  ctor?: string;
   /** 0-based line after which a new definition can be inserted (end of the defining statement). */
   endLine: number;
 }
@@ -41,6 +46,12 @@ export interface ClassInfo {
   bases: string[];
   attrs: Set<string>;
   methods: Map<string, FunctionInfo>;
+  /** Stores held by class attributes or `self.x = …` assignments. */
+  attrTags: Map<string, StoreTag>;
+  /** `self.x = Callee(...)`: attribute → dotted callee (to follow `self.x.m()`). */
+  attrCtors: Map<string, string>;
+  /** `@property` methods whose body is one `return <expr>`: name → the expression. */
+  properties: Map<string, SyntaxNode>;
 }
 
 export interface ModuleFacts {
@@ -127,7 +138,8 @@ export function collectModuleFacts(root: SyntaxNode, source?: string): ModuleFac
             if (!n) continue;
             const orig = n.type === 'aliased_import' ? n.childForFieldName('name')?.text ?? '' : n.text;
             const alias = n.type === 'aliased_import' ? n.childForFieldName('alias')?.text ?? '' : n.text;
-            define(alias, { kind: 'imported', ref: mod, origName: orig, endLine: end });
+            const store = importTag(mod, orig);
+            define(alias, { kind: 'imported', ref: mod, origName: orig, endLine: end, ...(store ? { store } : {}) });
           }
           break;
         }
@@ -142,7 +154,15 @@ export function collectModuleFacts(root: SyntaxNode, source?: string): ModuleFac
           }
           if (a && a.type === 'augmented_assignment') targetNames(a.childForFieldName('left'), targets);
           const cls = classifyValue(value, classNames);
-          for (const t of targets) define(t.text, { ...cls, endLine: end });
+          const store = storeTagOfValue(value, n => symbolTag(facts.symbols, n));
+          const v = value ? unparen(value) : null;
+          const ctor = v?.type === 'call' ? dottedName(v.childForFieldName('function')) : '';
+          for (const t of targets) {
+            define(t.text, { ...cls, endLine: end, ...(store ? { store } : {}), ...(ctor ? { ctor } : {}) });
+            // A later `x = redis.Redis()` after `x = None` still makes x a client.
+            const sym = facts.symbols.get(t.text);
+            if (sym && store && !sym.store) sym.store = store;
+          }
           break;
         }
         case 'decorated_definition':
@@ -167,6 +187,16 @@ export function collectModuleFacts(root: SyntaxNode, source?: string): ModuleFac
   };
   visit(top, 0);
   indexFunctions(top, facts, source);
+  // Factories: a top-level function that returns a client makes its callers' values clients.
+  for (const fn of facts.functions) {
+    if (fn.parent || fn.className || !/\breturn\b/.test(fn.node.text)) continue;
+    for (const r of fn.node.descendantsOfType('return_statement')) {
+      const tag = storeTagOfValue(r?.namedChild(0) ?? null, n => symbolTag(facts.symbols, n));
+      const sym = facts.symbols.get(fn.name);
+      if (tag && sym?.kind === 'function') { sym.store = tag; break; }
+    }
+  }
+  for (const info of facts.classes.values()) classMembers(info, facts);
   return facts;
 }
 
@@ -199,7 +229,7 @@ function indexFunctions(top: SyntaxNode[], facts: ModuleFacts, source?: string):
         const name = def.childForFieldName('name')?.text ?? '?';
         const sup = def.childForFieldName('superclasses');
         const info: ClassInfo = {
-          name, attrs: new Set(), methods: new Map(),
+          name, attrs: new Set(), methods: new Map(), attrTags: new Map(), attrCtors: new Map(), properties: new Map(),
           bases: sup ? sup.namedChildren.filter((c): c is SyntaxNode => !!c && c.type !== 'keyword_argument').map(c => dottedName(c)).filter(Boolean) : [],
         };
         if (!parent && !cls) facts.classes.set(name, info);
@@ -208,7 +238,8 @@ function indexFunctions(top: SyntaxNode[], facts: ModuleFacts, source?: string):
           if (a?.type === 'assignment') {
             const t: SyntaxNode[] = [];
             targetNames(a.childForFieldName('left'), t);
-            for (const x of t) info.attrs.add(x.text);
+            const tag = storeTagOfValue(a.childForFieldName('right'), n => symbolTag(facts.symbols, n));
+            for (const x of t) { info.attrs.add(x.text); if (tag) info.attrTags.set(x.text, tag); }
           }
         }
         walk(compoundBodies(def), info, parent, `${prefix}${name}.`);
@@ -218,6 +249,30 @@ function indexFunctions(top: SyntaxNode[], facts: ModuleFacts, source?: string):
     }
   };
   walk(top, undefined, undefined, '');
+}
+
+/** `self.x = …` in any method (stores, constructed objects) and one-expression properties. */
+function classMembers(info: ClassInfo, facts: ModuleFacts): void {
+  for (const m of info.methods.values()) {
+    if (m.decorators.some(d => d.text === 'property' || d.text === 'cached_property' || d.text.endsWith('.cached_property'))) {
+      const body = statements(m.node.childForFieldName('body')).filter(st => !(st.type === 'expression_statement' && st.namedChild(0)?.type === 'string'));
+      const ret = body.length === 1 && body[0].type === 'return_statement' ? body[0].namedChild(0) : null;
+      if (ret) info.properties.set(m.name, ret);
+    }
+    const body = m.node.childForFieldName('body');
+    if (!body || !/self\.\w+\s*=/.test(body.text)) continue;
+    for (const a of body.descendantsOfType('assignment')) {
+      const left = a?.childForFieldName('left');
+      if (!a || left?.type !== 'attribute' || left.childForFieldName('object')?.text !== 'self') continue;
+      const attr = left.childForFieldName('attribute')?.text ?? '';
+      const value = a.childForFieldName('right');
+      const tag = storeTagOfValue(value, n => (n.startsWith('self.') ? info.attrTags.get(n.slice(5)) : symbolTag(facts.symbols, n)));
+      if (tag && !info.attrTags.has(attr)) info.attrTags.set(attr, tag);
+      const v = value ? unparen(value) : null;
+      const ctor = v?.type === 'call' ? dottedName(v.childForFieldName('function')) : '';
+      if (ctor && /^[A-Z]/.test(lastName(ctor)) && !info.attrCtors.has(attr)) info.attrCtors.set(attr, ctor);
+    }
+  }
 }
 
 /** Statements nested in a compound statement's blocks (one level). */

@@ -3,9 +3,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ModuleAnalyzer, mayBeConcurrent } from './analyzer';
+import { CeleryConfig, celeryConfigOf, mergeConfig } from './celeryRules';
 import { Context } from './contexts';
+import { isExcluded } from './exclude';
 import { PythonParser } from './python';
-import { Finding } from './types';
+import { decodePython } from './source';
+import { Finding, Range } from './types';
 
 export interface FileResult {
   path: string;
@@ -13,6 +16,10 @@ export interface FileResult {
   error?: string;
   parsed: boolean;
   syntaxErrors: boolean;
+  /** First syntax error (the parser recovers; findings after it may be incomplete). */
+  syntaxError?: Range;
+  /** How the bytes were decoded when not plain UTF-8 (BOM, PEP 263 cookie, CR line ends). */
+  decoded?: string;
   /** Functions of this file other files run concurrently (for re-analysing it alone later). */
   entries?: Entry[];
 }
@@ -28,25 +35,54 @@ export function moduleNameOf(file: string): string {
   return parts.join('.');
 }
 
-/** Python files under the given paths (directories recursively; hidden dirs, venvs and caches skipped). */
-export function listPythonFiles(paths: string[]): string[] {
+export interface ListOptions {
+  /** Globs of files to leave out (relative to each given directory); see exclude.ts. */
+  exclude?: readonly string[];
+  /** Filled with the files `exclude` left out. */
+  excluded?: string[];
+}
+
+/**
+ * Python files under the given paths (directories recursively; hidden dirs, venvs and caches
+ * skipped). Symbolic links are followed, each real directory and file once (no loops). Files
+ * named explicitly are never excluded.
+ */
+export function listPythonFiles(paths: string[], opts: ListOptions = {}): string[] {
   const out: string[] = [];
   const skip = new Set(['node_modules', '__pycache__', 'site-packages', '.git', '.venv', 'venv', '.tox', '.mypy_cache']);
-  const walk = (p: string) => {
-    let st: fs.Stats;
-    try { st = fs.statSync(p); } catch (e) { throw new Error(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`); }
-    if (st.isFile()) { out.push(p); return; }
-    if (!st.isDirectory()) return;
+  const seenDirs = new Set<string>(), seenFiles = new Set<string>();
+  const real = (p: string) => { try { return fs.realpathSync(p); } catch { return p; } };
+  const addFile = (p: string) => { const r = real(p); if (!seenFiles.has(r)) { seenFiles.add(r); out.push(p); } };
+  const walk = (p: string, base: string) => {
+    const r = real(p);
+    if (seenDirs.has(r)) return;
+    seenDirs.add(r);
     let entries: fs.Dirent[];
     try { entries = fs.readdirSync(p, { withFileTypes: true }); } catch { return; }
     for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       const full = path.join(p, e.name);
-      if (e.isDirectory()) { if (!e.name.startsWith('.') && !skip.has(e.name)) walk(full); }
-      else if (e.isFile() && e.name.endsWith('.py')) out.push(full);
+      let isDir = e.isDirectory(), isFile = e.isFile();
+      if (e.isSymbolicLink()) {
+        try { const st = fs.statSync(full); isDir = st.isDirectory(); isFile = st.isFile(); } catch { continue; }   // dangling link
+      }
+      const rel = path.relative(base, full).split(path.sep).join('/');
+      if (isDir) {
+        if (e.name.startsWith('.') || skip.has(e.name)) continue;
+        if (opts.exclude?.length && isExcluded(rel + '/', opts.exclude)) { opts.excluded?.push(full + path.sep); continue; }
+        walk(full, base);
+      } else if (isFile && e.name.endsWith('.py')) {
+        if (opts.exclude?.length && isExcluded(rel, opts.exclude)) { opts.excluded?.push(full); continue; }
+        addFile(full);
+      }
     }
   };
-  for (const p of paths) walk(p);
-  return [...new Set(out)];
+  for (const p of paths) {
+    let st: fs.Stats;
+    try { st = fs.statSync(p); } catch (e) { throw new Error(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`); }
+    if (st.isFile()) addFile(p);
+    else if (st.isDirectory()) walk(p, p);
+  }
+  return out;
 }
 
 export interface Entry { name: string; context: Context }
@@ -88,6 +124,13 @@ export interface LintOptions {
   signal?: AbortSignal;
   /** Yield to the event loop every N files (servers). */
   yieldEvery?: number;
+  /** Filled with the Celery settings read from the files (for analysing one file later). */
+  celery?: CeleryConfig;
+}
+
+/** Reads and decodes a Python file as CPython would (BOM, PEP 263 cookie), plus UTF-16 with a BOM. */
+export function readPython(file: string): { text: string; decoded?: string } {
+  return decodePython(fs.readFileSync(file));
 }
 
 /** Analyses files with cross-module call following. Reads files from disk unless `texts` has them. */
@@ -97,25 +140,46 @@ export async function lintFiles(files: string[], opts: LintOptions = {}, texts =
     const index = new ModuleIndex(files);
     const results = new Map<string, FileResult>();
     const extras = new Map<string, Entry[]>();
-    const analyzeOne = (file: string) => {
+    const decoded = new Map<string, string>();
+    const readErrors = new Map<string, string>();
+    // Every text first: the Celery configuration (visibility timeout, time limits) is project-wide.
+    let celery: CeleryConfig = {};
+    for (const file of files) {
       let text = texts.get(file);
       if (text === undefined) {
-        try { text = fs.readFileSync(file, 'utf8'); } catch (e) {
-          results.set(file, { path: file, findings: [], error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, parsed: false, syntaxErrors: false });
-          return [];
+        try {
+          const d = readPython(file);
+          text = d.text;
+          if (d.decoded) decoded.set(file, d.decoded);
+        } catch (e) {
+          readErrors.set(file, e instanceof Error && !(e as NodeJS.ErrnoException).code ? e.message : `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+          continue;
         }
         texts.set(file, text);
       }
+      celery = mergeConfig(celery, celeryConfigOf(text, path.basename(file)));
+    }
+    if (opts.celery) Object.assign(opts.celery, celery);
+    const analyzeOne = (file: string) => {
+      const text = texts.get(file);
+      const note = decoded.get(file);
+      if (text === undefined) {
+        results.set(file, { path: file, findings: [], error: readErrors.get(file) ?? 'cannot read', parsed: false, syntaxErrors: false });
+        return [];
+      }
       const extra = extras.get(file) ?? [];
       if (!extra.length && !mayBeConcurrent(text)) {
-        results.set(file, { path: file, findings: [], parsed: false, syntaxErrors: false });
+        results.set(file, { path: file, findings: [], parsed: false, syntaxErrors: false, ...(note ? { decoded: note } : {}) });
         return [];
       }
       let tree;
       try {
         tree = parser.parse(text);
-        const r = new ModuleAnalyzer().analyze(tree, text, { disabledRules: opts.disabledRules ?? [], extraEntries: extra });
-        results.set(file, { path: file, findings: r.findings, parsed: true, syntaxErrors: r.hasSyntaxErrors });
+        const r = new ModuleAnalyzer().analyze(tree, text, { disabledRules: opts.disabledRules ?? [], extraEntries: extra, celery });
+        results.set(file, {
+          path: file, findings: r.findings, parsed: true, syntaxErrors: r.hasSyntaxErrors,
+          ...(r.syntaxError ? { syntaxError: r.syntaxError } : {}), ...(note ? { decoded: note } : {}),
+        });
         return r.external;
       } catch (e) {
         results.set(file, { path: file, findings: [], error: `analysis failed: ${e instanceof Error ? e.message : String(e)}`, parsed: true, syntaxErrors: false });
@@ -136,7 +200,7 @@ export async function lintFiles(files: string[], opts: LintOptions = {}, texts =
           const target = index.resolve(call.module, file);
           if (!target || target === file) continue;
           const list = extras.get(target) ?? [];
-          if (list.some(e => e.name === call.name && e.context.kind === call.context.kind)) continue;
+          if (list.some(e => e.name === call.name && e.context.kind === call.context.kind && (e.context.selfShared || !call.context.selfShared))) continue;
           list.push({ name: call.name, context: { ...call.context, entry: call.context.entry } });
           extras.set(target, list);
           next.add(target);

@@ -6,7 +6,11 @@ import { pathToFileURL } from 'node:url';
 import { RULES, RULE_IDS, ruleHelpUri } from './rules';
 import { FileResult } from './project';
 
-export interface ReportInput { results: FileResult[]; baseDir: string; version: string }
+export interface ReportInput {
+  results: FileResult[]; baseDir: string; version: string;
+  /** Files left out by the exclude globs (test code by default), and the globs. */
+  excluded?: number; excludePatterns?: readonly string[];
+}
 
 function rel(file: string, baseDir: string): string {
   return path.relative(baseDir, path.resolve(baseDir, file)).split(path.sep).join('/');
@@ -16,7 +20,8 @@ export function countFindings(results: FileResult[]): number {
   return results.reduce((n, r) => n + r.findings.length, 0);
 }
 
-export function formatText({ results, baseDir }: ReportInput): string {
+export function formatText(input: ReportInput): string {
+  const { results, baseDir } = input;
   const out: string[] = [];
   for (const r of results) {
     const p = rel(r.path, baseDir);
@@ -27,11 +32,21 @@ export function formatText({ results, baseDir }: ReportInput): string {
     }
   }
   const n = countFindings(results), files = results.filter(r => r.findings.length).length;
-  out.push(`${n} race risk${n === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'} (${results.length} Python file${results.length === 1 ? '' : 's'} checked, ${results.filter(r => r.parsed).length} with concurrent code analysed)`);
+  const broken = results.filter(r => r.syntaxErrors);
+  for (const r of broken) {
+    const at = r.syntaxError ? `:${r.syntaxError.start.line + 1}:${r.syntaxError.start.character + 1}` : '';
+    out.push(`${rel(r.path, baseDir)}${at}: note: syntax error — the parser recovered and analysed the rest, but findings in this file may be incomplete`);
+  }
+  for (const r of results) if (r.decoded) out.push(`${rel(r.path, baseDir)}: note: decoded as ${r.decoded}`);
+  const extra = [
+    ...(broken.length ? [`${broken.length} file${broken.length === 1 ? '' : 's'} could not be parsed completely`] : []),
+    ...(input.excluded ? [`${input.excluded} test file${input.excluded === 1 ? '' : 's'}/folder${input.excluded === 1 ? '' : 's'} excluded by --exclude ${(input.excludePatterns ?? []).join(',')}; --exclude '' includes them`] : []),
+  ];
+  out.push(`${n} race risk${n === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'} (${results.length} Python file${results.length === 1 ? '' : 's'} checked, ${results.filter(r => r.parsed).length} with concurrent code analysed${extra.length ? `; ${extra.join('; ')}` : ''})`);
   return out.join('\n') + '\n';
 }
 
-export function formatJson({ results, baseDir, version }: ReportInput): string {
+export function formatJson({ results, baseDir, version, excluded }: ReportInput): string {
   return JSON.stringify({
     tool: 'workerlens', version,
     findings: results.flatMap(r => r.findings.map(f => ({
@@ -42,7 +57,9 @@ export function formatJson({ results, baseDir, version }: ReportInput): string {
       fixes: f.fixes.map(x => x.title),
     }))),
     errors: results.filter(r => r.error).map(r => ({ path: rel(r.path, baseDir), message: r.error })),
+    unparsable: results.filter(r => r.syntaxErrors).map(r => ({ path: rel(r.path, baseDir), ...(r.syntaxError ? { line: r.syntaxError.start.line + 1, column: r.syntaxError.start.character + 1 } : {}) })),
     filesChecked: results.length,
+    filesExcluded: excluded ?? 0,
   }, null, 2) + '\n';
 }
 

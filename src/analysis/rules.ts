@@ -46,6 +46,41 @@ export const RULES: Record<RuleId, RuleInfo> = {
     description: 'A file is read and the same path written back; concurrent workers overwrite each other. Use a file lock (fcntl.flock), an atomic rename of a per-writer temp file, or a database.',
     anchor: 'wl106-file-read-then-written-back',
   },
+  WL107: {
+    id: 'WL107', name: 'django-cache-get-then-set', title: 'Django cache read then write of the same key',
+    description: 'A Django cache key is read (get, has_key, `in`) and then set by the same code; every worker process shares the cache, so concurrent runs lose updates or all pass a get-then-set "lock". Use cache.incr/decr for counters and cache.add (atomic: true only for the first caller) for claims and locks.',
+    anchor: 'wl107-django-cache-read-then-write-of-the-same-key',
+  },
+  WL108: {
+    id: 'WL108', name: 'orm-exists-then-create', title: 'Django ORM exists() then create()',
+    description: 'A row is created after exists() said it was missing; concurrent workers all see it missing and create duplicates (or fail on the unique constraint). Use get_or_create() backed by a unique constraint on the lookup fields.',
+    anchor: 'wl108-django-orm-exists-then-create',
+  },
+  WL109: {
+    id: 'WL109', name: 'manager-proxy-race', title: 'Race on a multiprocessing Manager proxy',
+    description: 'A multiprocessing Manager dict/list proxy is read and written back (or checked, then changed) in two proxy calls; every process using the proxy interleaves between them. Hold a lock from the same manager (manager.Lock()) across both, or keep the value in Redis (INCR) or the database.',
+    anchor: 'wl109-race-on-a-multiprocessing-manager-proxy',
+  },
+  WL110: {
+    id: 'WL110', name: 'task-sent-inside-transaction', title: 'Task sent inside an open transaction',
+    description: 'A Celery task is sent (delay/apply_async) inside transaction.atomic(): a worker can run it before the transaction commits, see the old rows, or run it for a rollback that never happened. Send it from transaction.on_commit (or delay_on_commit, Celery 5.4+).',
+    anchor: 'wl110-task-sent-inside-an-open-transaction',
+  },
+  WL111: {
+    id: 'WL111', name: 'lock-expires-before-time-limit', title: 'Lock expires before the task time limit',
+    description: 'A Redis lock (lock(timeout=…)) or a cache.add claim with a timeout shorter than the task\'s time_limit: a slow run outlives its lock and a second run enters the "exclusive" section. Make the lock timeout at least the time limit.',
+    anchor: 'wl111-lock-expires-before-the-task-time-limit',
+  },
+  WL112: {
+    id: 'WL112', name: 'visibility-timeout-shorter-than-task', title: 'Broker visibility timeout shorter than a task',
+    description: 'The broker\'s visibility_timeout (Redis, SQS) is shorter than a task\'s time_limit or countdown/ETA: the broker redelivers the unacknowledged message to another worker while the first still holds it, and the task runs twice. Raise visibility_timeout above the longest time limit and ETA.',
+    anchor: 'wl112-broker-visibility-timeout-shorter-than-a-task',
+  },
+  WL113: {
+    id: 'WL113', name: 'import-time-resource-before-fork', title: 'Thread or client created at import time, before the prefork fork',
+    description: 'A module the Celery worker imports before forking its prefork children starts a thread or opens a client at import time: children do not inherit the thread, and they share the parent\'s connection socket. Create them per process, in a worker_process_init handler or lazily on first use.',
+    anchor: 'wl113-thread-or-client-created-at-import-time-before-the-prefork-fork',
+  },
 };
 
 export const RULE_IDS = Object.keys(RULES) as RuleId[];

@@ -1,7 +1,7 @@
 // Shared state as the analysis sees it, and the program points where it is touched.
 import type { SyntaxNode } from './python';
 
-export type StateKind = 'mem' | 'redis' | 'file';
+export type StateKind = 'mem' | 'redis' | 'file' | 'djcache';
 
 export interface SharedState {
   kind: StateKind;
@@ -15,6 +15,8 @@ export interface SharedState {
   what: string;
   /** Module-level name the state hangs off (for naming and placing a new lock). */
   globalName?: string;
+  /** A multiprocessing Manager proxy: shared across processes, guarded by the manager's lock. */
+  proxy?: boolean;
 }
 
 /** Where execution is when a state is touched: locks held (name → acquisition id), awaits and calls so far. */
@@ -22,6 +24,8 @@ export interface Point {
   held: ReadonlyMap<string, number>;
   awaits: number;
   calls: number;
+  /** Blocking calls (sleep, network) so far. */
+  waits: number;
 }
 
 export interface Access {

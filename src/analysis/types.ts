@@ -3,10 +3,14 @@
 export interface Position { line: number; character: number }
 export interface Range { start: Position; end: Position }
 
-export type RuleId = 'WL101' | 'WL102' | 'WL103' | 'WL104' | 'WL105' | 'WL106';
+export type RuleId = 'WL101' | 'WL102' | 'WL103' | 'WL104' | 'WL105' | 'WL106'
+  | 'WL107' | 'WL108' | 'WL109' | 'WL110' | 'WL111' | 'WL112' | 'WL113';
 
-/** How the flagged code runs concurrently; decides what the message says. */
-export type ContextKind = 'celery' | 'thread' | 'async';
+/**
+ * How the flagged code runs concurrently; decides what the message says. 'process': no
+ * concurrent caller is known, but stores every process shares (Redis, Django cache) still race.
+ */
+export type ContextKind = 'celery' | 'thread' | 'async' | 'process';
 
 export interface Related { range: Range; message: string }
 

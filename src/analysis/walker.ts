@@ -4,13 +4,14 @@ import type { SyntaxNode } from './python';
 import { Context } from './contexts';
 import { FunctionInfo, ModuleFacts } from './moduleFacts';
 import { Access, LockRelation, Point, SharedState, lockRelation, sameState } from './state';
+import { StoreTag, storeTagOfValue, symbolTag } from './stores';
 import { callArgs, dottedName, isAsync, lastName, lockKindOfCall, norm, rangeOf, statements, unparen } from './syntax';
 import { Range, RuleId, TextEdit } from './types';
 
 /** A finding before messages and fixes: plain data, so it can be cached and moved with its function. */
 export interface RawFinding {
   rule: RuleId;
-  pattern: 'rmw' | 'check' | 'split' | 'orm' | 'file';
+  pattern: 'rmw' | 'check' | 'split' | 'orm' | 'file' | 'wait' | 'claim' | 'exists' | 'celery';
   state: { display: string; what: string; globalName?: string; root: string };
   write: Range;
   read: Range;
@@ -25,6 +26,19 @@ export interface RawFinding {
   /** Rule-specific rewrite of the write (Redis INCRBY, Django F()). */
   rewrite?: { title: string; edits: TextEdit[]; importF?: boolean };
   inAsync: boolean;
+  /** The state is a multiprocessing Manager proxy (shared across processes). */
+  proxy?: boolean;
+  /** 'wait': the blocking call between read and write, and its line. */
+  wait?: { call: string; line: number };
+  /** WL105 through a helper: the helper's name. */
+  helper?: string;
+  /** Rules with their own wording (Celery semantics): the message, already written. */
+  message?: string;
+  relatedMessage?: string;
+  /** Further fixes after `rewrite` (e.g. `delay_on_commit` besides `on_commit`). */
+  moreFixes?: { title: string; edits: TextEdit[]; imports?: string[] }[];
+  /** Import lines `rewrite` needs (added after the module's imports when the name is missing). */
+  imports?: { name: string; line: string }[];
 }
 
 /** A lock seen guarding a state somewhere: offered by the "wrap in the existing lock" fix. */
@@ -40,6 +54,13 @@ const REDIS_READ = new Set(['get', 'hget', 'exists', 'hexists', 'hgetall', 'sism
 const REDIS_WRITE = new Set(['set', 'hset', 'setex', 'psetex', 'hmset', 'mset']);
 const REDIS_CTOR = /(^|\.)(Redis|StrictRedis|from_url)$/;
 const LOCK_NAME = /lock|mutex|^_*cv$|^_*cond(ition)?$|_cond$/i;
+// Calls that block (sleep, network, processes): a read before one and a write after it span the wait.
+const BLOCKING = /(^|\.)(sleep|urlopen|recv|recvfrom|sendall|connect|communicate|wait|join|result|check_output|check_call|run|Popen)$|^(requests|httpx|session|self\.session|urllib\.request|subprocess)\.(get|post|put|patch|delete|head|request|urlopen|run|call)$/;
+// Values a lock stores: when, by whom — not data.
+const TIMEISH = /(^|\.)(time|now|now_unix|utcnow|monotonic|getpid|gethostname|uuid[14]?|timestamp|isoformat|str|int)$/;
+const REMOVALS = new Set(['pop', 'popleft', 'popitem', 'remove']);
+const DJCACHE_READ = new Set(['get', 'has_key', 'get_many']);
+const DJCACHE_WRITE = new Set(['set', 'set_many']);
 const ORM_FETCH = /\.objects\b[\s\S]*\.(get|first|last|earliest|latest|get_or_create|aget|afirst)$|^(get_object_or_404|aget_object_or_404)$/;
 
 export class FunctionWalker {
@@ -63,6 +84,21 @@ export class FunctionWalker {
   private stmt: SyntaxNode;
   private readonly async: boolean;
   private readonly usesWatch: boolean;
+  /** Every shared read so far, in order (read → wait → write). */
+  private readonly reads: Access[] = [];
+  private waits = 0;
+  private readonly waitAt: { call: string; line: number }[] = [];
+  private readonly localTags = new Map<string, StoreTag>();
+  /** `if not M.objects.filter(...).exists():` checks alive here. */
+  private readonly existsChecks: { model: string; cond: SyntaxNode; ifStmt: SyntaxNode; negated: boolean }[] = [];
+  private propertyDepth = 0;
+  /** `lk = _lock`: locals naming a lock. */
+  private readonly lockAliases = new Map<string, string>();
+  /** Locals: where they were last assigned (start index of the statement). */
+  private readonly assignedAt = new Map<string, number>();
+  /** Texts of other functions this walk looked into (cache validity). */
+  readonly deps: { name: string; text: string }[] = [];
+  private enclosingLocals: { fn: FunctionInfo; locals: Set<string> }[] | undefined;
 
   constructor(private readonly fn: FunctionInfo, private readonly ctx: Context, private readonly facts: ModuleFacts, private readonly lines: string[]) {
     this.stmt = fn.node;
@@ -75,6 +111,13 @@ export class FunctionWalker {
     if (fn.decorators.some(d => /(^|\.)atomic$/.test(dottedName(d.type === 'call' ? d.childForFieldName('function') : d)))) this.atomicDepth = 1;
     this.usesWatch = /\.watch\(/.test(fn.node.text);
     this.collectScope(params);
+    for (const p of params?.namedChildren ?? []) {
+      // def task(r: redis.Redis) / def task(redis_conn): a client passed in
+      if (!p || (p.type !== 'typed_parameter' && p.type !== 'typed_default_parameter')) continue;
+      const name = p.type === 'typed_parameter' ? p.namedChild(0)?.text : p.childForFieldName('name')?.text;
+      const type = p.childForFieldName('type')?.text ?? '';
+      if (name && /Redis\b/.test(type)) this.localTags.set(name, 'redis');
+    }
   }
 
   run(): void {
@@ -83,55 +126,11 @@ export class FunctionWalker {
 
   // ---- scope -------------------------------------------------------------------------------
 
-  private collectScope(params: SyntaxNode | null): void {
-    for (const p of params?.namedChildren ?? []) {
-      if (!p) continue;
-      const id = p.type === 'identifier' ? p : p.childForFieldName('name') ?? p.namedChild(0);
-      if (id?.type === 'identifier') this.locals.add(id.text);
-    }
-    const body = this.fn.node.childForFieldName('body');
-    if (!body) return;
-    const types = ['global_statement', 'nonlocal_statement', 'assignment', 'augmented_assignment', 'for_statement', 'for_in_clause',
-      'as_pattern_target', 'named_expression', 'import_statement', 'import_from_statement', 'function_definition', 'class_definition', 'except_clause'];
-    for (const n of body.descendantsOfType(types)) {
-      if (!n || !this.ownScope(n)) continue;
-      switch (n.type) {
-        case 'global_statement': for (const c of n.namedChildren) if (c) this.globals.add(c.text); break;
-        case 'nonlocal_statement': for (const c of n.namedChildren) if (c) this.nonlocals.add(c.text); break;
-        case 'assignment': case 'augmented_assignment': case 'for_statement': case 'for_in_clause':
-          this.bindTargets(n.childForFieldName('left')); break;
-        case 'named_expression': this.bindTargets(n.childForFieldName('name')); break;
-        case 'as_pattern_target': this.bindTargets(n.namedChild(0)); break;
-        case 'function_definition': case 'class_definition': this.bindTargets(n.childForFieldName('name')); break;
-        case 'except_clause': for (const c of n.namedChildren) if (c?.type === 'as_pattern') this.bindTargets(c.childForFieldName('alias')?.namedChild(0) ?? null); break;
-        case 'import_statement': case 'import_from_statement':
-          for (const c of n.namedChildren) {
-            if (!c || c === n.childForFieldName('module_name')) continue;
-            const alias = c.type === 'aliased_import' ? c.childForFieldName('alias') : c;
-            if (alias) this.locals.add(alias.text.split('.')[0]);
-          }
-          break;
-      }
-    }
-    for (const g of this.globals) this.locals.delete(g);
-    for (const g of this.nonlocals) this.locals.delete(g);
-  }
-
-  /** The node's nearest enclosing scope is this function (not a nested def, lambda or class). */
-  private ownScope(n: SyntaxNode): boolean {
-    for (let p = n.parent; p; p = p.parent) {
-      if (p.id === this.fn.node.id) return true;
-      if (p.type === 'function_definition' || p.type === 'class_definition' || p.type === 'lambda') return false;
-    }
-    return false;
-  }
-
-  private bindTargets(t: SyntaxNode | null): void {
-    if (!t) return;
-    if (t.type === 'identifier') { this.locals.add(t.text); return; }
-    if (['pattern_list', 'tuple_pattern', 'list_pattern', 'tuple', 'list', 'parenthesized_expression', 'list_splat_pattern', 'expression_list'].includes(t.type)) {
-      for (const c of t.namedChildren) this.bindTargets(c);
-    }
+  private collectScope(_params: SyntaxNode | null): void {
+    const sc = scopeNames(this.fn.node);
+    for (const n of sc.locals) this.locals.add(n);
+    for (const n of sc.globals) this.globals.add(n);
+    for (const n of sc.nonlocals) this.nonlocals.add(n);
   }
 
   // ---- shared-state resolution --------------------------------------------------------------
@@ -139,6 +138,8 @@ export class FunctionWalker {
   private isLocal(name: string): boolean { return this.locals.has(name) && !this.globals.has(name); }
 
   private resolve(n: SyntaxNode): SharedState | null {
+    // Code no concurrent caller reaches: only cross-process stores (Redis, Django cache) are shared.
+    if (this.ctx.kind === 'process') return null;
     n = unparen(n);
     if (n.type === 'identifier') {
       const name = n.text;
@@ -149,7 +150,10 @@ export class FunctionWalker {
       }
       if (this.isLocal(name) || name === this.selfName) return null;
       const sym = this.facts.symbols.get(name);
-      if (!sym || !['var', 'instance', 'imported'].includes(sym.kind)) return null;
+      if (!sym) return this.captured(name);
+      if (!['var', 'instance', 'imported'].includes(sym.kind)) return null;
+      if (sym.store === 'mpproxy') return { kind: 'mem', root: name, display: name, what: `\`${name}\`, a multiprocessing Manager proxy every process shares`, globalName: name, proxy: true };
+      if (sym.store) return null;   // clients and caches: their operations are handled as calls
       return { kind: 'mem', root: name, display: name, what: `module global \`${name}\``, globalName: name };
     }
     if (n.type === 'attribute') {
@@ -193,13 +197,45 @@ export class FunctionWalker {
     return null;
   }
 
+  /**
+   * A local of an enclosing function used by this closure, when this closure is what the
+   * threads run: one object (set, list, dict, client) shared by all of them.
+   */
+  private captured(name: string): SharedState | null {
+    if (this.ctx.kind !== 'thread' || this.ctx.entry !== this.fn.qualName || !this.fn.parent) return null;
+    this.enclosingLocals ??= (() => {
+      const out: { fn: FunctionInfo; locals: Set<string> }[] = [];
+      for (let p: FunctionInfo | undefined = this.fn.parent; p; p = p.parent) out.push({ fn: p, locals: scopeNames(p.node).locals });
+      return out;
+    })();
+    const owner = this.enclosingLocals.find(e => e.locals.has(name));
+    if (!owner) return null;
+    return { kind: 'mem', root: `closure:${owner.fn.qualName}.${name}`, display: name, what: `\`${name}\` (a local of \`${owner.fn.qualName}\` every thread running \`${this.fn.name}\` shares)` };
+  }
+
+  /** The store a receiver holds (Redis client, Django cache, Manager), from locals, `self.x`, class attributes and globals. */
+  private storeOf(recv: SyntaxNode): StoreTag | undefined {
+    return storeTagOfValue(recv, name => {
+      if (this.localTags.has(name)) return this.localTags.get(name);
+      if (this.isLocal(name)) return undefined;
+      const dot = name.indexOf('.');
+      if (dot > 0) {
+        const head = name.slice(0, dot), attr = name.slice(dot + 1);
+        const cls = head === this.selfName || head === 'cls' ? this.facts.classes.get(this.fn.className ?? '') : this.facts.symbols.get(head)?.kind === 'class' ? this.facts.classes.get(head) : undefined;
+        return cls?.attrTags.get(attr);
+      }
+      return symbolTag(this.facts.symbols, name);
+    });
+  }
+
   /** `self` reassigned inside the method is no longer the shared object. */
   private isLocalRebound(_name: string): boolean { return false; }
 
-  private point(): Point { return { held: this.held, awaits: this.awaitLines.length, calls: this.calls }; }
+  private point(): Point { return { held: this.held, awaits: this.awaitLines.length, calls: this.calls, waits: this.waits }; }
 
   private access(state: SharedState, node: SyntaxNode): Access {
     const a: Access = { state, node, stmt: this.stmt, at: this.point() };
+    this.reads.push(a);
     for (const [lock] of this.held) {
       this.guards.push({ root: state.root, lock, async: false, ...(lock.startsWith('self.') && this.fn.className ? { className: this.fn.className } : {}) });
       break;
@@ -217,6 +253,14 @@ export class FunctionWalker {
       if (lockKindOfCall(n)) return '';
       const callee = dottedName(n.childForFieldName('function'));
       const last = lastName(callee);
+      // `with get_lock():` where the module function returns a module lock: that lock.
+      const accessor = !callee.includes('.') ? this.facts.functions.find(f => f.qualName === callee) : undefined;
+      if (accessor) {
+        for (const r of accessor.node.descendantsOfType('return_statement')) {
+          const v = r?.namedChild(0);
+          if (v && (v.type === 'identifier' || v.type === 'attribute') && this.facts.symbols.get(dottedName(v))?.kind === 'lock') return dottedName(v);
+        }
+      }
       if ((last === 'lock' || last === 'Lock' || last === 'FileLock' || last === 'RedLock') && callee.includes('.')) return norm(n);
       if (last === 'FileLock' || last === 'flock') return norm(n);
       return '';
@@ -224,6 +268,8 @@ export class FunctionWalker {
     if (n.type !== 'identifier' && n.type !== 'attribute') return '';
     const text = dottedName(n);
     if (!text) return '';
+    const alias = this.lockAliases.get(text);
+    if (alias) return alias;
     const sym = this.facts.symbols.get(text);
     if (sym?.kind === 'lock') return text;
     if (sym?.kind === 'semaphore') return '';
@@ -246,11 +292,12 @@ export class FunctionWalker {
   // ---- statements ---------------------------------------------------------------------------
 
   private block(block: SyntaxNode | null): void {
-    const depth = this.checks.length;
+    const depth = this.checks.length, existsDepth = this.existsChecks.length;
     for (const s of statements(block)) {
       this.statement(s);
     }
     this.checks.length = depth;
+    this.existsChecks.length = existsDepth;
   }
 
   private statement(s: SyntaxNode): void {
@@ -291,7 +338,7 @@ export class FunctionWalker {
               if (!target) continue;
               if (target.type === 'subscript') { this.expr(target.childForFieldName('subscript')!); }
               const st = this.resolve(target);
-              if (st) this.act(st, s);
+              if (st) this.act(st, s, true);
             }
           }
           break;
@@ -333,7 +380,9 @@ export class FunctionWalker {
   }
 
   private ifStatement(s: SyntaxNode): void {
-    const depth = this.checks.length;
+    const depth = this.checks.length, existsDepth = this.existsChecks.length;
+    const exists = this.ctx.kind === 'process' ? undefined : existsCheck(s.childForFieldName('condition'), s);
+    if (exists?.negated) this.existsChecks.push(exists);
     this.checks.push(this.condition(s.childForFieldName('condition')));
     const before = this.held;
     const consequence = s.childForFieldName('consequence');
@@ -352,8 +401,12 @@ export class FunctionWalker {
       this.held = before;
     }
     this.checks.length = depth;
+    this.existsChecks.length = existsDepth;
     // Guard clause: `if k in cache: return cache[k]` keeps its check alive for the rest of the block.
-    if (!hasElse && exits(consequence)) this.checks.push(this.condition(s.childForFieldName('condition'), true));
+    if (!hasElse && exits(consequence)) {
+      this.checks.push(this.condition(s.childForFieldName('condition'), true));
+      if (exists && !exists.negated) this.existsChecks.push(exists);
+    }
   }
 
   /** Accesses read by a condition, directly or through locals that hold shared values. */
@@ -412,7 +465,7 @@ export class FunctionWalker {
     }
     if (!value) return;   // annotation only
     const reads = this.expr(value);
-    const fetch = ormFetch(value);
+    const fetch = this.ctx.kind === 'process' ? undefined : ormFetch(value);
     for (const t of targets) this.store(t, value, reads, a, fetch);
   }
 
@@ -420,9 +473,14 @@ export class FunctionWalker {
     t = unparen(t);
     if (t.type === 'identifier' && this.isLocal(t.text)) {
       this.bindLocal(t, reads);
+      this.assignedAt.set(t.text, stmtNode.startIndex);
       if (fetch) this.orm.set(t.text, { fetch: fetch.node, safe: fetch.safe && this.atomicDepth > 0, mods: [] });
       else this.orm.delete(t.text);
       if (value && value.type === 'call' && REDIS_CTOR.test(dottedName(value.childForFieldName('function')))) this.redisLocals.add(t.text);
+      const tag = value ? this.storeOf(value) : undefined;
+      if (tag) this.localTags.set(t.text, tag); else this.localTags.delete(t.text);
+      const lock = value && (value.type === 'identifier' || value.type === 'attribute' || value.type === 'call') ? this.lockKey(value) : '';
+      if (lock) this.lockAliases.set(t.text, lock); else this.lockAliases.delete(t.text);
       return;
     }
     if (['pattern_list', 'tuple_pattern', 'tuple', 'list_pattern', 'list', 'expression_list'].includes(t.type)) {
@@ -470,17 +528,35 @@ export class FunctionWalker {
     if (state.kind === 'file') {
       const prior = this.fileReads.find(r => r.state.root === state.root);
       if (prior) this.report(prior, state, node, at, 'rmw');
+      return;
+    }
+    // read → wait (sleep, network) → write of the same entry: every run reads the same old value
+    // during the wait (a per-domain throttle that lets all threads through together).
+    if (state.kind === 'mem' && state.key !== undefined && at.waits > 0) {
+      const prior = this.reads.find(r => r.state.root === state.root && r.state.key === state.key && r.at.waits < at.waits && r.node.id !== node.id);
+      if (prior) this.report(prior, state, node, at, 'wait');
     }
   }
 
+  /** `seen.add(x)` after `if x not in seen:` is idempotent alone, but a claim when the check guards other work. */
+  private claim(state: SharedState, node: SyntaxNode): void {
+    const check = this.matchCheck(state, true, false);
+    if (!check) return;
+    const block = this.stmt.parent;
+    const others = statements(block).filter(st => st.id !== this.stmt.id && st.type !== 'pass_statement' && !(st.type === 'expression_statement' && st.namedChild(0)?.type === 'string'));
+    if (others.length && block?.id !== check.stmt.parent?.id) this.report(check, state, node, this.point(), 'claim');
+    else if (others.some(o => o.startIndex > this.stmt.startIndex)) this.report(check, state, node, this.point(), 'claim');
+  }
+
   /** A mutation that is atomic on its own (append, pop, del d[k]): racy only after a check. */
-  private act(state: SharedState, node: SyntaxNode): void {
-    const check = this.matchCheck(state, true);
+  private act(state: SharedState, node: SyntaxNode, removal = false): void {
+    const check = this.matchCheck(state, true, removal);
     if (check) this.report(check, state, node, this.point(), 'check');
   }
 
-  private matchCheck(state: SharedState, container = false): Access | undefined {
-    if (this.handlesLookupError()) return undefined;
+  /** A live check of `state`. `removal`: the act raises when the race is lost, so an except for it handles the race (EAFP). */
+  private matchCheck(state: SharedState, container = false, removal = false): Access | undefined {
+    if (removal && this.handlesLookupError()) return undefined;
     for (let i = this.checks.length - 1; i >= 0; i--) {
       const hit = this.checks[i].find(r => sameState(r.state, state, true) && !(r.identity && (container || state.key !== undefined)));
       if (hit) return hit;
@@ -501,27 +577,31 @@ export class FunctionWalker {
     return false;
   }
 
-  private report(read: Access, state: SharedState, node: SyntaxNode, at: Point, pattern: 'rmw' | 'check'): void {
+  private report(read: Access, state: SharedState, node: SyntaxNode, at: Point, pattern: 'rmw' | 'check' | 'wait' | 'claim'): void {
     if (this.reported.has(node.id)) return;
     const rel: LockRelation = lockRelation(read.at, at);
     if (rel === 'protected') return;
     if (this.async && at.awaits === read.at.awaits) return;
     if (state.kind === 'redis' && this.usesWatch) return;
     this.reported.add(node.id);
-    const rule: RuleId = state.kind === 'redis' ? 'WL104' : state.kind === 'file' ? 'WL106' : rel === 'split' ? 'WL103' : pattern === 'check' ? 'WL102' : 'WL101';
+    const rule: RuleId = state.kind === 'redis' ? 'WL104' : state.kind === 'djcache' ? 'WL107' : state.kind === 'file' ? 'WL106' : state.proxy ? 'WL109'
+      : rel === 'split' ? 'WL103' : pattern === 'check' || pattern === 'claim' ? 'WL102' : 'WL101';
     const f: RawFinding = {
       rule, pattern: rel === 'split' ? 'split' : pattern,
       state: { display: state.display, what: state.what, root: state.root, ...(state.globalName ? { globalName: state.globalName } : {}) },
       write: rangeOf(node), read: rangeOf(read.node),
       callsBetween: at.calls > read.at.calls, inAsync: this.async,
+      ...(state.proxy ? { proxy: true } : {}),
     };
+    if (pattern === 'wait') f.wait = this.waitAt[read.at.waits] ?? { call: 'a blocking call', line: read.node.startPosition.row };
     if (this.async) f.awaitLine = this.awaitLines[read.at.awaits];
     if (rel === 'split') f.lock = [...read.at.held.keys()].find(k => at.held.has(k));
-    if (rule === 'WL101' || rule === 'WL102') {
+    if (rule === 'WL101' || rule === 'WL102' || rule === 'WL109') {
       const wrap = this.wrapSpan(read.stmt, this.stmt.type === 'expression_statement' || node.type.endsWith('statement') ? (node.parent?.type === 'expression_statement' ? node.parent : this.stmt) : this.stmt);
       if (wrap) f.wrap = wrap;
     }
     if (rule === 'WL104') { const rw = redisRewrite(node, read, this.taints); if (rw) f.rewrite = rw; }
+    if (rule === 'WL107') { const rw = djangoCacheRewrite(node, read, pattern, this.taints, this.lines); if (rw) f.rewrite = rw; }
     this.findings.push(f);
   }
 
@@ -575,6 +655,7 @@ export class FunctionWalker {
         return;
       }
       case 'attribute': case 'subscript': {
+        if (n.type === 'attribute' && this.inlineProperty(n, out)) return;
         const s = this.resolve(n);
         if (s) { out.push(this.access(s, n)); if (n.type === 'subscript') this.visit(n.childForFieldName('subscript')!, out); return; }
         for (const c of n.namedChildren) if (c && !(n.type === 'attribute' && c === n.childForFieldName('attribute'))) this.visit(c, out);
@@ -592,6 +673,7 @@ export class FunctionWalker {
         // `k in d` / `k not in d`: a read of d[k]
         if (parts.length === 2 && (ops.includes('in') || ops.join(' ').includes('not in'))) {
           this.visit(parts[0], out);
+          if (this.storeOf(parts[1]) === 'djcache') { out.push(this.access(this.djState(parts[1], parts[0]), n)); return; }
           const s = this.resolve(parts[1]);
           if (s) { out.push(this.access({ ...s, key: s.key ?? norm(parts[0]), display: `${s.display}[${parts[0].text}]` }, parts[1])); return; }
           this.visit(parts[1], out);
@@ -656,6 +738,13 @@ export class FunctionWalker {
       out.push(this.access(fileState(positional[0]), n));
       return;
     }
+    if (fnNode.type === 'attribute' && this.createCall(n, callee)) {
+      for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) if (a) this.visit(a, out);
+      this.calls++;
+      return;
+    }
+    // Django cache (`cache`, `caches[...]`, `self.cache`): shared by every process
+    if (recvNode && this.storeOf(recvNode) === 'djcache' && this.djangoCache(n, recvNode, last, positional, keywords, out)) return;
     // Redis
     if (recvNode && (REDIS_READ.has(last) || REDIS_WRITE.has(last)) && this.isRedis(recvNode) && positional[0]) {
       for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) if (a) this.visit(a, out);
@@ -697,7 +786,9 @@ export class FunctionWalker {
         out.push(this.access(key !== undefined ? { ...recvState, key, display: `${recvState.display}[${positional[0].text}]` } : recvState, n));
       } else if (ACT_METHODS.has(last) && !(last === 'pop' && positional.length >= 2)) {
         const key = (last === 'pop' || last === 'remove') && positional[0] ? norm(positional[0]) : undefined;
-        this.act(key !== undefined ? { ...recvState, key } : recvState, n);
+        this.act(key !== undefined ? { ...recvState, key } : recvState, n, REMOVALS.has(last));
+      } else if (last === 'add' && positional[0]) {
+        this.claim({ ...recvState, key: norm(positional[0]) }, n);
       } else if (last === 'setdefault') {
         out.push(this.access(positional[0] ? { ...recvState, key: norm(positional[0]) } : recvState, n));
       }
@@ -705,11 +796,106 @@ export class FunctionWalker {
       // len(shared) is a read of the container: already collected through the argument
     }
     if (!PURE_CALLS.has(callee) && !(recvState && (READ_METHODS.has(last) || ACT_METHODS.has(last)))) this.calls++;
+    if (!recvState && BLOCKING.test(callee || last)) { this.waits++; this.waitAt.push({ call: callee || last, line: n.startPosition.row }); }
+    if (fnNode.type === 'identifier' && !recvNode) this.helperCall(n, callee, positional);
+  }
+
+  /** `helper(obj)` with obj fetched from the database: the helper changes a field from its old value and saves. */
+  private helperCall(n: SyntaxNode, callee: string, positional: SyntaxNode[]): void {
+    if (!this.orm.size || this.isLocal(callee)) return;
+    const helper = this.facts.functions.find(f => f.qualName === callee);
+    if (!helper) return;
+    const params = (helper.node.childForFieldName('parameters')?.namedChildren ?? []).filter((p): p is SyntaxNode => !!p)
+      .map(p => (p.type === 'identifier' ? p.text : p.childForFieldName('name')?.text ?? p.namedChild(0)?.text ?? ''));
+    positional.forEach((arg, i) => {
+      const o = arg.type === 'identifier' ? this.orm.get(arg.text) : undefined;
+      const param = params[i];
+      if (!o || o.safe || !param) return;
+      const field = helperModifiesAndSaves(helper.node, param);
+      if (!field || this.reported.has(n.id)) return;
+      this.deps.push({ name: helper.qualName, text: helper.node.text });
+      this.reported.add(n.id);
+      this.findings.push({
+        rule: 'WL105', pattern: 'orm', helper: helper.qualName,
+        state: { display: `${arg.text}.${field}`, what: `the database row behind \`${arg.text}\``, root: `orm:${arg.text}` },
+        write: rangeOf(n), read: rangeOf(o.fetch), callsBetween: true, inAsync: this.async,
+      });
+    });
+  }
+
+  /** `Model.objects.create(...)` under a live `not Model.objects.filter(...).exists()` check. */
+  private createCall(n: SyntaxNode, callee: string): boolean {
+    const m = /^(.+)\.objects\.(create|acreate)$/.exec(callee);
+    if (!m) return false;
+    const check = [...this.existsChecks].reverse().find(c => c.model === m[1]);
+    if (!check || this.reported.has(n.id)) return false;
+    this.reported.add(n.id);
+    const f: RawFinding = {
+      rule: 'WL108', pattern: 'exists', state: { display: m[1], what: `a \`${m[1]}\` row`, root: `orm:${m[1]}` },
+      write: rangeOf(n), read: rangeOf(check.cond), callsBetween: true, inAsync: this.async,
+    };
+    const rw = getOrCreateRewrite(check, n, m[1], this.stmt);
+    if (rw) f.rewrite = rw;
+    this.findings.push(f);
+    return true;
+  }
+
+  /** Django cache operations: get/has_key/`in` read, set writes; add/incr/decr/get_or_set are atomic. */
+  private djangoCache(n: SyntaxNode, recvNode: SyntaxNode, last: string, positional: SyntaxNode[], keywords: Map<string, SyntaxNode>, out: Access[]): boolean {
+    if (!DJCACHE_READ.has(last) && !DJCACHE_WRITE.has(last) && !['add', 'incr', 'decr', 'get_or_set', 'delete', 'touch'].includes(last)) return false;
+    const keyNode = positional[0] ?? keywords.get('key');
+    for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) if (a && !(DJCACHE_WRITE.has(last) && a === (positional[1] ?? keywords.get('value')))) this.visit(a, out);
+    this.calls++;
+    if (!keyNode || last === 'get_many' || last === 'set_many') return true;
+    const st = this.djState(recvNode, keyNode);
+    if (DJCACHE_READ.has(last)) { out.push(this.access(st, n)); return true; }
+    if (!DJCACHE_WRITE.has(last)) return true;
+    const valueArg = positional[1] ?? keywords.get('value');
+    const valueReads = valueArg ? this.expr(valueArg) : [];
+    const at = this.point();
+    // The value comes from the read (a cached set or counter changed and stored back): lost update.
+    const read = [...valueReads, ...out].find(r => sameState(r.state, st, false));
+    if (read) { this.report(read, st, n, at, 'rmw'); return true; }
+    // get → check → set: a lock only when the value is a marker (flag, timestamp, owner); storing
+    // data computed after a miss is a cache fill — concurrent misses compute twice, nothing is lost.
+    const check = this.matchCheck(st);
+    if (check && valueArg && !this.computedAfter(valueArg, check.node.startIndex)) this.report(check, st, n, at, 'check');
+    return true;
+  }
+
+  /** `value` holds data computed after `index` (a call, or a local assigned there), not a marker. */
+  private computedAfter(value: SyntaxNode, index: number): boolean {
+    const v = unparen(value);
+    const calls = v.type === 'call' ? [v, ...v.descendantsOfType('call')] : v.descendantsOfType('call');
+    if (calls.some(c => !!c && !TIMEISH.test(dottedName(c.childForFieldName('function'))))) return true;
+    const ids = v.type === 'identifier' ? [v] : v.descendantsOfType('identifier');
+    return ids.some(id => !!id && this.isLocal(id.text) && (this.assignedAt.get(id.text) ?? -1) > index);
+  }
+
+  private djState(recvNode: SyntaxNode, keyNode: SyntaxNode): SharedState {
+    return { kind: 'djcache', root: `djcache:${norm(recvNode)}:${norm(keyNode)}`, display: keyNode.text, what: `Django cache key \`${keyNode.text}\`` };
+  }
+
+  /**
+   * `self.prop` where `prop` is a one-line `@property` of this class: its expression is what runs
+   * (a `return self.cache.get(K)` property is a cache read). Reads are placed at the use.
+   */
+  private inlineProperty(n: SyntaxNode, out: Access[]): boolean {
+    const obj = n.childForFieldName('object');
+    if (!obj || obj.text !== this.selfName || !this.fn.className || this.propertyDepth > 2) return false;
+    const prop = this.facts.classes.get(this.fn.className)?.properties.get(n.childForFieldName('attribute')?.text ?? '');
+    if (!prop) return false;
+    this.propertyDepth++;
+    const inner: Access[] = [];
+    try { this.visit(prop, inner); } finally { this.propertyDepth--; }
+    for (const a of inner) { a.node = n; a.stmt = this.stmt; out.push(a); }
+    return true;
   }
 
   private isRedis(recv: SyntaxNode): boolean {
     const text = recv.text;
     if (/redis/i.test(text)) return true;
+    if (this.storeOf(recv) === 'redis') return true;
     if (recv.type === 'identifier') {
       if (this.redisLocals.has(text)) return true;
       return this.facts.symbols.get(text)?.ref === 'redis';
@@ -749,6 +935,57 @@ export class FunctionWalker {
       write: rangeOf(m.node), read: rangeOf(fetch), callsBetween: true, inAsync: this.async, ...(m.rewrite ? { rewrite: m.rewrite } : {}),
     });
   }
+}
+
+export function scopeNames(fnNode: SyntaxNode): { locals: Set<string>; globals: Set<string>; nonlocals: Set<string> } {
+  const locals = new Set<string>(), globals = new Set<string>(), nonlocals = new Set<string>();
+  const params = fnNode.childForFieldName('parameters');
+  const ownScope = (n: SyntaxNode) => {
+    for (let p = n.parent; p; p = p.parent) {
+      if (p.id === fnNode.id) return true;
+      if (p.type === 'function_definition' || p.type === 'class_definition' || p.type === 'lambda') return false;
+    }
+    return false;
+  };
+  const bindTargets = (t: SyntaxNode | null): void => {
+    if (!t) return;
+    if (t.type === 'identifier') { locals.add(t.text); return; }
+    if (['pattern_list', 'tuple_pattern', 'list_pattern', 'tuple', 'list', 'parenthesized_expression', 'list_splat_pattern', 'expression_list'].includes(t.type)) {
+      for (const c of t.namedChildren) bindTargets(c);
+    }
+  };
+  for (const p of params?.namedChildren ?? []) {
+    if (!p) continue;
+    const id = p.type === 'identifier' ? p : p.childForFieldName('name') ?? p.namedChild(0);
+    if (id?.type === 'identifier') locals.add(id.text);
+  }
+  const body = fnNode.childForFieldName('body');
+  if (!body) return { locals, globals, nonlocals };
+  const types = ['global_statement', 'nonlocal_statement', 'assignment', 'augmented_assignment', 'for_statement', 'for_in_clause',
+    'as_pattern_target', 'named_expression', 'import_statement', 'import_from_statement', 'function_definition', 'class_definition', 'except_clause'];
+  for (const n of body.descendantsOfType(types)) {
+    if (!n || !ownScope(n)) continue;
+    switch (n.type) {
+      case 'global_statement': for (const c of n.namedChildren) if (c) globals.add(c.text); break;
+      case 'nonlocal_statement': for (const c of n.namedChildren) if (c) nonlocals.add(c.text); break;
+      case 'assignment': case 'augmented_assignment': case 'for_statement': case 'for_in_clause':
+        bindTargets(n.childForFieldName('left')); break;
+      case 'named_expression': bindTargets(n.childForFieldName('name')); break;
+      case 'as_pattern_target': bindTargets(n.namedChild(0)); break;
+      case 'function_definition': case 'class_definition': bindTargets(n.childForFieldName('name')); break;
+      case 'except_clause': for (const c of n.namedChildren) if (c?.type === 'as_pattern') bindTargets(c.childForFieldName('alias')?.namedChild(0) ?? null); break;
+      case 'import_statement': case 'import_from_statement':
+        for (const c of n.namedChildren) {
+          if (!c || c === n.childForFieldName('module_name')) continue;
+          const alias = c.type === 'aliased_import' ? c.childForFieldName('alias') : c;
+          if (alias) locals.add(alias.text.split('.')[0]);
+        }
+        break;
+    }
+  }
+  for (const g of globals) locals.delete(g);
+  for (const g of nonlocals) locals.delete(g);
+  return { locals, globals, nonlocals };
 }
 
 function exits(block: SyntaxNode | null): boolean {
@@ -805,4 +1042,109 @@ function redisRewrite(write: SyntaxNode, read: Access, taints: Map<string, Acces
   else if (amount.text === '1') call = `${recv}.${op === '+' ? 'incr' : 'decr'}(${key})`;
   else call = `${recv}.${op === '+' ? 'incrby' : 'decrby'}(${key}, ${amount.text})`;
   return { title: `Use atomic \`${call.slice(recv.length + 1, call.indexOf('('))}\``, edits: [{ range: rangeOf(write), newText: call }] };
+}
+
+/** `if not M.objects.filter(...).exists():` (negated) or `if M.objects.filter(...).exists():` (a guard when its body exits). */
+function existsCheck(cond: SyntaxNode | null, ifStmt: SyntaxNode): { model: string; cond: SyntaxNode; ifStmt: SyntaxNode; negated: boolean } | undefined {
+  if (!cond || !/\.exists\(\s*\)/.test(cond.text)) return undefined;
+  let c = unparen(cond), negated = false;
+  if (c.type === 'not_operator') { negated = true; c = unparen(c.childForFieldName('argument')!); }
+  if (c.type === 'await') c = c.namedChild(0) ?? c;
+  const m = /^([\w.]+)\.objects\b[\s\S]*\.(exists|aexists)\(\s*\)$/.exec(c.text);
+  return m ? { model: m[1], cond, ifStmt, negated } : undefined;
+}
+
+/**
+ * `if not M.objects.filter(a=x).exists(): M.objects.create(a=x, b=y)` → one
+ * `M.objects.get_or_create(a=x, defaults={"b": y})`, when the `if` holds only that statement.
+ */
+function getOrCreateRewrite(check: { cond: SyntaxNode; ifStmt: SyntaxNode; negated: boolean }, create: SyntaxNode, model: string, stmt: SyntaxNode): RawFinding['rewrite'] | undefined {
+  if (!check.negated) return undefined;
+  const body = statements(check.ifStmt.childForFieldName('consequence'));
+  if (body.length !== 1 || body[0].id !== stmt.id || check.ifStmt.childrenForFieldName('alternative').some(Boolean)) return undefined;
+  let filter: SyntaxNode | null = unparen(check.cond);
+  if (filter.type === 'not_operator') filter = unparen(filter.childForFieldName('argument')!);
+  // M.objects.filter(...).exists(): the filter call is the receiver of .exists
+  filter = filter.childForFieldName('function')?.childForFieldName('object') ?? null;
+  if (!filter || filter.type !== 'call' || !/\.filter$/.test(dottedName(filter.childForFieldName('function')))) return undefined;
+  const f = callArgs(filter), c = callArgs(create);
+  if (f.positional.length || c.positional.length || !f.keywords.size) return undefined;
+  const lookups = [...f.keywords].map(([k, v]) => `${k}=${v.text}`);
+  const defaults = [...c.keywords].filter(([k]) => !f.keywords.has(k)).map(([k, v]) => `"${k}": ${v.text}`);
+  const call = `${model}.objects.get_or_create(${[...lookups, ...(defaults.length ? [`defaults={${defaults.join(', ')}}`] : [])].join(', ')})`;
+  const inner = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  let text: string;
+  if (inner?.type === 'call') text = call;
+  else if (inner?.type === 'assignment' && inner.childForFieldName('right')?.id === create.id) text = `${inner.childForFieldName('left')!.text}, _created = ${call}`;
+  else return undefined;
+  return { title: `Use \`${model}.objects.get_or_create(...)\` (atomic with a unique constraint on the lookup)`, edits: [{ range: rangeOf(check.ifStmt), newText: text }] };
+}
+
+/** The field `param.f` a helper changes from its old value (not with F()) before `param.save()`, or ''. */
+function helperModifiesAndSaves(fnNode: SyntaxNode, param: string): string {
+  const body = fnNode.childForFieldName('body');
+  if (!body || !new RegExp(`\\b${param}\\s*\\.\\s*save\\s*\\(`).test(body.text)) return '';
+  for (const a of body.descendantsOfType(['augmented_assignment', 'assignment'])) {
+    const left = a?.childForFieldName('left');
+    if (!a || left?.type !== 'attribute' || left.childForFieldName('object')?.text !== param) continue;
+    const field = left.childForFieldName('attribute')?.text ?? '';
+    const right = a.childForFieldName('right');
+    if (!right || /\bF\(/.test(right.text)) continue;
+    if (a.type === 'augmented_assignment' || right.descendantsOfType('attribute').some(x => x && norm(x) === `${param}.${field}`)) return field;
+  }
+  return '';
+}
+
+/**
+ * Django cache: `cache.set(k, v + n)` after `v = cache.get(k)` → `cache.add(k, 0)` + `cache.incr(k, n)`
+ * (add creates the key only if missing, incr is atomic); `if not cache.get(k): cache.set(k, v, t)` used
+ * as a lock → `if cache.add(k, v, t):` (one atomic claim).
+ */
+function djangoCacheRewrite(write: SyntaxNode, read: Access, pattern: string, taints: Map<string, Access[]>, lines: string[]): RawFinding['rewrite'] | undefined {
+  if (write.type !== 'call') return undefined;
+  const fnNode = write.childForFieldName('function');
+  const recv = fnNode?.childForFieldName('object')?.text;
+  if (!recv || fnNode?.childForFieldName('attribute')?.text !== 'set') return undefined;
+  const { positional, keywords } = callArgs(write);
+  const key = positional[0], value = positional[1] ?? keywords.get('value');
+  if (!key || !value) return undefined;
+  const timeout = positional[2] ?? keywords.get('timeout');
+  const stmt = write.parent?.type === 'expression_statement' ? write.parent : null;
+  if (!stmt) return undefined;
+  if (pattern === 'check') {
+    // The check is an `if` whose condition reads the key and whose body starts with this set.
+    const ifStmt = stmt.parent?.type === 'block' ? stmt.parent.parent : null;
+    if (ifStmt?.type !== 'if_statement' || statements(stmt.parent).indexOf(stmt) !== 0 || ifStmt.childrenForFieldName('alternative').some(Boolean)) return undefined;
+    const cond = ifStmt.childForFieldName('condition');
+    if (!cond || !(cond.startIndex <= read.node.startIndex && read.node.endIndex <= cond.endIndex)) return undefined;
+    const c = unparen(cond);
+    const negatedRead = c.type === 'not_operator' && unparen(c.childForFieldName('argument')!).id === read.node.id;
+    const isNone = c.type === 'comparison_operator' && /\bis\s+None$/.test(c.text) && c.namedChild(0)?.id === read.node.id;
+    if (!negatedRead && !isNone) return undefined;
+    const add = `${recv}.add(${key.text}, ${value.text}${timeout ? `, ${timeout.text}` : ''})`;
+    const startLine = stmt.startPosition.row, endLine = stmt.endPosition.row;
+    const edits: TextEdit[] = [{ range: rangeOf(cond), newText: add }];
+    // Remove the set's line(s); a body of only the set gets `pass`.
+    const onlyStmt = statements(stmt.parent).length === 1;
+    edits.push(onlyStmt
+      ? { range: rangeOf(stmt), newText: 'pass' }
+      : { range: { start: { line: startLine, character: 0 }, end: { line: endLine + 1, character: 0 } }, newText: '' });
+    void lines;
+    return { title: `Use atomic \`${recv}.add(...)\` as the claim (true only for the first caller)`, edits };
+  }
+  const v = unparen(value);
+  if (v.type !== 'binary_operator') return undefined;
+  const op = v.children.find(c => c && !c.isNamed)?.text;
+  if (op !== '+' && op !== '-') return undefined;
+  const left = v.childForFieldName('left')!, right = v.childForFieldName('right')!;
+  const fromRead = (x: SyntaxNode) => (x.startIndex <= read.node.startIndex && read.node.endIndex <= x.endIndex)
+    || x.descendantsOfType('identifier').concat(x.type === 'identifier' ? [x] : []).some(id => !!id && (taints.get(id.text) ?? []).some(t => t.node.id === read.node.id));
+  let amount: SyntaxNode | undefined;
+  if (fromRead(left) && !fromRead(right)) amount = right;
+  else if (op === '+' && fromRead(right) && !fromRead(left)) amount = left;
+  if (!amount) return undefined;
+  const indent = /^\s*/.exec(lines[stmt.startPosition.row] ?? '')![0];
+  const method = op === '+' ? 'incr' : 'decr';
+  const text = `${recv}.add(${key.text}, 0${timeout ? `, ${timeout.text}` : ''})\n${indent}${recv}.${method}(${key.text}${amount.text === '1' ? '' : `, ${amount.text}`})`;
+  return { title: `Use atomic \`${recv}.add\` + \`${recv}.${method}\``, edits: [{ range: rangeOf(write), newText: text }] };
 }

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CliCommand, UsageError } from './command';
+import { DEFAULT_EXCLUDE } from '../analysis/exclude';
 import { listPythonFiles, lintFiles } from '../analysis/project';
 import { countFindings, formatJson, formatSarif, formatText } from '../analysis/report';
 import { RULE_IDS } from '../analysis/rules';
@@ -11,12 +12,15 @@ import { VERSION } from '../common/version';
 const FORMATS = ['text', 'json', 'sarif'] as const;
 type Format = typeof FORMATS[number];
 
-const USAGE = `Usage: workerlens lint PATH... [--format text|json|sarif] [--disable RULE,...] [--output FILE]
+const USAGE = `Usage: workerlens lint PATH... [--format text|json|sarif] [--disable RULE,...] [--exclude GLOB,...] [--output FILE]
 Flags race risks (${RULE_IDS.join(', ')}) in Python files that run concurrently (Celery tasks, threads, executors, asyncio).
-  PATH              files or directories (searched recursively for *.py)
+  PATH              files or directories (searched recursively for *.py; symbolic links followed once)
   --format FORMAT   text (default), json, or sarif (SARIF 2.1.0 for GitHub code scanning)
   --disable RULES   comma-separated rule codes to turn off
-  --output FILE     write the report to FILE instead of stdout
+  --exclude GLOBS   comma-separated globs to skip inside directories (default: ${DEFAULT_EXCLUDE.join(',')});
+                    \`dir/\` = a directory at any depth, a name glob = file names, else the relative path;
+                    --exclude '' lints test code too
+  --output FILE     write the report to FILE instead of stdout (its folder must exist)
 Exit status: 0 no findings, 1 findings or unreadable files, 2 usage error.`;
 
 export const lintCommand: CliCommand = {
@@ -26,6 +30,7 @@ export const lintCommand: CliCommand = {
   async run(args, io) {
     let format: Format = 'text';
     let output: string | undefined;
+    let exclude: readonly string[] = DEFAULT_EXCLUDE;
     const disabled: string[] = [];
     const paths: string[] = [];
     for (let i = 0; i < args.length; i++) {
@@ -48,6 +53,12 @@ export const lintCommand: CliCommand = {
         }
       } else if (a === '--output' || a === '-o' || a.startsWith('--output=')) {
         output = value('--output');
+      } else if (a === '--exclude' || a.startsWith('--exclude=')) {
+        // `--exclude ''` (empty) turns the default off; `--exclude=` too.
+        const eq = a.indexOf('=');
+        const v = eq > 0 ? a.slice(eq + 1) : args[++i];
+        if (v === undefined || v.startsWith('--')) throw new UsageError('--exclude needs a value (use --exclude \'\' to exclude nothing)');
+        exclude = v.split(',').map(x => x.trim()).filter(Boolean);
       } else if (a.startsWith('-') && a !== '-') {
         throw new UsageError(`unknown option '${a}'`);
       } else {
@@ -59,9 +70,16 @@ export const lintCommand: CliCommand = {
     for (let i = 0; i < resolved.length; i++) {
       if (!fs.existsSync(resolved[i])) throw new UsageError(`no such file or directory: ${paths[i]}`);
     }
-    const files = listPythonFiles(resolved);
+    if (output) {
+      const dir = path.dirname(path.resolve(io.cwd, output));
+      let st: fs.Stats | undefined;
+      try { st = fs.statSync(dir); } catch { /* missing */ }
+      if (!st?.isDirectory()) throw new UsageError(`cannot write the report to ${output}: the folder ${path.relative(io.cwd, dir) || dir} does not exist (create it first)`);
+    }
+    const excluded: string[] = [];
+    const files = listPythonFiles(resolved, { exclude, excluded });
     const results = await lintFiles(files, { disabledRules: disabled });
-    const input = { results, baseDir: io.cwd, version: VERSION };
+    const input = { results, baseDir: io.cwd, version: VERSION, excluded: excluded.length, excludePatterns: exclude };
     const report = format === 'json' ? formatJson(input) : format === 'sarif' ? formatSarif(input) : formatText(input);
     if (output) {
       fs.writeFileSync(path.resolve(io.cwd, output), report);
