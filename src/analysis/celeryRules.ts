@@ -55,6 +55,7 @@ export function mergeConfig(a: CeleryConfig, b: CeleryConfig): CeleryConfig {
 }
 
 const SEND = new Set(['delay', 'apply_async', 'send_task']);
+const DB_WRITE = /\.(save|create|update|delete|bulk_create|bulk_update|get_or_create|update_or_create|select_for_update|execute|executemany)\(/;
 const CLIENTS = /^(pymongo\.MongoClient|MongoClient|motor\.\w+\.AsyncIOMotorClient|psycopg2?\.connect|psycopg\.connect|sqlite3\.connect|MySQLdb\.connect|pymysql\.connect|mysql\.connector\.connect|cx_Oracle\.connect|pika\.BlockingConnection|socket\.create_connection|grpc\.(insecure|secure)_channel)$/;
 const CLIENT_MODULES = /^(pymongo|psycopg2?|psycopg|sqlite3|MySQLdb|pymysql|pika|socket|grpc)$/;
 
@@ -105,6 +106,9 @@ function sentInsideAtomic(fn: FunctionInfo, facts: ModuleFacts, text: string, ou
   }
   const seen = new Set<number>();
   for (const { block, opener } of regions) {
+    // Only a transaction that writes makes the task early: a read-only one (often opened just to
+    // pin a replica, `atomic(using="replica")`) holds nothing the task could miss.
+    if (/using\s*=[^)]*(replica|read)/i.test(opener.text) || !DB_WRITE.test(block.text)) continue;
     for (const call of callsIn(block)) {
       if (seen.has(call.id)) continue;
       seen.add(call.id);

@@ -1114,7 +1114,7 @@ function djangoCacheRewrite(write: SyntaxNode, read: Access, pattern: string, ta
   if (pattern === 'check') {
     // The check is an `if` whose condition reads the key and whose body starts with this set.
     const ifStmt = stmt.parent?.type === 'block' ? stmt.parent.parent : null;
-    if (ifStmt?.type !== 'if_statement' || statements(stmt.parent).indexOf(stmt) !== 0 || ifStmt.childrenForFieldName('alternative').some(Boolean)) return undefined;
+    if (ifStmt?.type !== 'if_statement' || statements(stmt.parent)[0]?.id !== stmt.id || ifStmt.childrenForFieldName('alternative').some(Boolean)) return undefined;
     const cond = ifStmt.childForFieldName('condition');
     if (!cond || !(cond.startIndex <= read.node.startIndex && read.node.endIndex <= cond.endIndex)) return undefined;
     const c = unparen(cond);
