@@ -43,8 +43,9 @@ test('json lists every corpus finding with 1-based positions and related locatio
   const r = await cli(['lint', '--format=json', 'test/fixtures/races']);
   assert.equal(r.code, 1);
   const j = JSON.parse(r.out) as { findings: { path: string; rule: string; line: number; column: number; related: { line: number }[]; helpUri: string }[]; filesChecked: number };
-  assert.equal(j.filesChecked, 12);
-  assert.equal(j.findings.length, 37);
+  // 12 original files + 13 in realworld/ (its conftest.py and tests/ are excluded by default).
+  assert.equal(j.filesChecked, 25);
+  assert.equal(j.findings.length, 37 + 28);
   const count = j.findings.find(f => f.path === 'test/fixtures/races/celery_counters.py' && f.line === 46)!;
   assert.equal(count.rule, 'WL101');
   assert.equal(count.column, 5);
@@ -63,13 +64,13 @@ test('sarif 2.1.0: rules with help text, relative URIs, 1-based regions, related
   const run = s.runs[0];
   assert.equal(run.tool.driver.name, 'Worker Lens');
   const ids = run.tool.driver.rules.map((x: { id: string }) => x.id);
-  assert.deepEqual(ids, ['WL101', 'WL102', 'WL103', 'WL104', 'WL105', 'WL106']);
+  assert.deepEqual(ids, ['WL101', 'WL102', 'WL103', 'WL104', 'WL105', 'WL106', 'WL107', 'WL108', 'WL109', 'WL110', 'WL111', 'WL112', 'WL113']);
   for (const rule of run.tool.driver.rules) {
     assert.ok(rule.shortDescription.text && rule.fullDescription.text && rule.help.text, rule.id);
     assert.match(rule.help.text, /README\.md#wl1\d\d-/);
   }
   assert.equal(run.originalUriBaseIds['%SRCROOT%'].uri, `file://${root}/`);
-  assert.equal(run.results.length, 39);
+  assert.equal(run.results.length, 37 + 28 + 2);
   const res = run.results.find((x: { locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }) =>
     x.locations[0].physicalLocation.artifactLocation.uri === 'examples/celery-leaky/tasks.py' && x.locations[0].physicalLocation.region.startLine === 53);
   assert.ok(res, 'tasks.py:53 result');
