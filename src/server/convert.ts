@@ -19,6 +19,14 @@ export function toDiagnostic(uri: string, f: Finding): Diagnostic {
   };
 }
 
+/** One information diagnostic where a file stops parsing: findings after it may be incomplete. */
+export function syntaxNotice(range: Range): Diagnostic {
+  return {
+    range, severity: DiagnosticSeverity.Information, source: SOURCE, code: 'syntax',
+    message: 'Syntax error here: Worker Lens analysed the rest of the file as the parser recovered it, so race findings in this file may be incomplete.',
+  };
+}
+
 function overlaps(a: Range, b: Range): boolean {
   const before = (p: Position, q: Position) => p.line < q.line || (p.line === q.line && p.character < q.character);
   return !before(a.end, b.start) && !before(b.end, a.start);

@@ -1,15 +1,18 @@
 // The race-risk language server: incremental sync, debounced diagnostics, a workspace scan with
 // progress, quick fixes and hovers. Analysis errors are caught per file: one bad file never stops it.
+import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   CodeActionKind, Connection, DidChangeConfigurationNotification, TextDocumentSyncKind,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { CeleryConfig } from '../analysis/celeryRules';
+import { DEFAULT_EXCLUDE, isExcluded } from '../analysis/exclude';
 import { Entry, listPythonFiles, lintFiles } from '../analysis/project';
 import { PythonParser } from '../analysis/python';
 import { RULE_IDS } from '../analysis/rules';
-import { Finding } from '../analysis/types';
-import { codeActions, hoverAt, setDocsBase, toDiagnostic } from './convert';
+import { Finding, Range } from '../analysis/types';
+import { codeActions, hoverAt, setDocsBase, syntaxNotice, toDiagnostic } from './convert';
 import { AnalyzedDocument } from './document';
 
 export interface RaceSettings {
@@ -17,9 +20,11 @@ export interface RaceSettings {
   disabledRules: string[];
   /** Quiet time after the last keystroke before diagnostics are recomputed. */
   debounceMs: number;
+  /** Globs (relative to a workspace folder) of files not checked: test code by default. */
+  exclude: string[];
 }
 
-const DEFAULTS: RaceSettings = { enabled: true, disabledRules: [], debounceMs: 200 };
+const DEFAULTS: RaceSettings = { enabled: true, disabledRules: [], debounceMs: 200, exclude: [...DEFAULT_EXCLUDE] };
 
 function sanitize(raw: unknown): RaceSettings {
   const r = (raw ?? {}) as Partial<Record<keyof RaceSettings, unknown>>;
@@ -27,6 +32,7 @@ function sanitize(raw: unknown): RaceSettings {
     enabled: typeof r.enabled === 'boolean' ? r.enabled : DEFAULTS.enabled,
     disabledRules: Array.isArray(r.disabledRules) ? r.disabledRules.map(String).map(s => s.trim().toUpperCase()).filter(s => (RULE_IDS as string[]).includes(s)) : [],
     debounceMs: typeof r.debounceMs === 'number' && r.debounceMs >= 0 ? r.debounceMs : DEFAULTS.debounceMs,
+    exclude: Array.isArray(r.exclude) ? r.exclude.map(String).map(x => x.trim()).filter(Boolean) : DEFAULTS.exclude,
   };
 }
 
@@ -46,25 +52,38 @@ export function startServer(connection: Connection): void {
   let canPullConfig = false, canProgress = false;
   let parserPromise: Promise<PythonParser> | undefined;
   let scan: AbortController | undefined;
+  /** Celery settings (visibility timeout, time limit) read by the last workspace scan. */
+  let celery: CeleryConfig = {};
+  /** Files with a syntax error: where (one information diagnostic each). */
+  const syntax = new Map<string, Range>();
 
   const log = (msg: string) => connection.console.log(`[races] ${msg}`);
   const parser = () => (parserPromise ??= PythonParser.create());
 
   const findingsFor = (uri: string): Finding[] => docs.get(uri)?.result?.findings ?? scanned.get(uri) ?? [];
-  const publish = (uri: string, findings: Finding[], version?: number) =>
-    void connection.sendDiagnostics({ uri, ...(version !== undefined ? { version } : {}), diagnostics: findings.map(f => toDiagnostic(uri, f)) });
+  const publish = (uri: string, findings: Finding[], version?: number) => {
+    const notice = syntax.get(uri);
+    void connection.sendDiagnostics({ uri, ...(version !== undefined ? { version } : {}), diagnostics: [...findings.map(f => toDiagnostic(uri, f)), ...(notice ? [syntaxNotice(notice)] : [])] });
+  };
+  /** The file is test code (or otherwise excluded) relative to a workspace folder. */
+  const excluded = (file: string | undefined) => !!file && settings.exclude.length > 0 && folders.some(f => {
+    const rel = path.relative(f, file);
+    return !rel.startsWith('..') && !path.isAbsolute(rel) && (isExcluded(rel.split(path.sep).join('/'), settings.exclude)
+      || rel.split(path.sep).slice(0, -1).some((_, i, dirs) => isExcluded(dirs.slice(0, i + 1).join('/') + '/', settings.exclude)));
+  });
 
   async function analyze(uri: string): Promise<void> {
     timers.delete(uri);
     const d = docs.get(uri);
     if (!d) return;
-    if (!settings.enabled) { publish(uri, []); return; }
+    const file = uriToPath(uri);
+    if (!settings.enabled || excluded(file)) { syntax.delete(uri); publish(uri, []); return; }
     const version = d.version;
     try {
       const p = await parser();
       if (docs.get(uri) !== d || d.version !== version) return;   // closed or changed meanwhile
-      const path = uriToPath(uri);
-      const r = d.analyze(p, { disabledRules: settings.disabledRules, extraEntries: (path && entries.get(path)) || [] });
+      const r = d.analyze(p, { disabledRules: settings.disabledRules, extraEntries: (file && entries.get(file)) || [], celery });
+      if (r.syntaxError) syntax.set(uri, r.syntaxError); else syntax.delete(uri);
       publish(uri, r.findings, version);
     } catch (e) {
       // Keep serving: drop this document's tree and the parser (a wasm fault can poison it).
@@ -92,7 +111,7 @@ export function startServer(connection: Connection): void {
     scan?.abort();
     const ac = new AbortController();
     scan = ac;
-    for (const uri of scanned.keys()) if (!docs.has(uri)) publish(uri, []);
+    for (const uri of scanned.keys()) if (!docs.has(uri)) { syntax.delete(uri); publish(uri, []); }
     scanned.clear();
     if (!settings.enabled || !folders.length) return;
     const progress = canProgress ? await connection.window.createWorkDoneProgress() : undefined;
@@ -100,20 +119,24 @@ export function startServer(connection: Connection): void {
     progress?.token.onCancellationRequested(() => ac.abort());
     const t0 = Date.now();
     try {
-      const files = listPythonFiles(folders);
+      const files = listPythonFiles(folders, { exclude: settings.exclude });
+      const found: CeleryConfig = {};
       const results = await lintFiles(files, {
-        disabledRules: settings.disabledRules, signal: ac.signal, yieldEvery: 10,
+        disabledRules: settings.disabledRules, signal: ac.signal, yieldEvery: 10, celery: found,
         onProgress: (done, total) => progress?.report(Math.floor((done * 100) / Math.max(total, 1)), `${done}/${total} files`),
       });
       if (ac.signal.aborted) return;
+      const celeryChanged = JSON.stringify(found) !== JSON.stringify(celery);
+      celery = found;
       let n = 0;
       for (const r of results) {
         if (r.error) connection.console.warn(`[races] ${r.path}: ${r.error}`);
         if (r.entries?.length) entries.set(r.path, r.entries);
         const uri = pathToFileURL(r.path).href;
         n += r.findings.length;
-        if (docs.has(uri)) { if (r.entries?.length) schedule(uri); continue; }
-        if (r.findings.length) { scanned.set(uri, r.findings); publish(uri, r.findings); }
+        if (docs.has(uri)) { if (r.entries?.length || celeryChanged) schedule(uri); continue; }
+        if (r.syntaxError) syntax.set(uri, r.syntaxError); else syntax.delete(uri);
+        if (r.findings.length || r.syntaxError) { scanned.set(uri, r.findings); publish(uri, r.findings); }
       }
       log(`scanned ${files.length} Python files in ${Date.now() - t0} ms: ${n} race risks`);
     } catch (e) {
@@ -126,10 +149,11 @@ export function startServer(connection: Connection): void {
   async function relintFromDisk(paths: string[]): Promise<void> {
     if (!settings.enabled || !paths.length) return;
     try {
-      const results = await lintFiles(paths, { disabledRules: settings.disabledRules });
+      const results = await lintFiles(paths.filter(p => !excluded(p)), { disabledRules: settings.disabledRules });
       for (const r of results) {
         const uri = pathToFileURL(r.path).href;
         if (docs.has(uri)) continue;
+        if (r.syntaxError) syntax.set(uri, r.syntaxError); else syntax.delete(uri);
         scanned.set(uri, r.findings);
         publish(uri, r.findings);
       }
