@@ -188,15 +188,17 @@ export function collectModuleFacts(root: SyntaxNode, source?: string): ModuleFac
   visit(top, 0);
   indexFunctions(top, facts, source);
   // Factories: a top-level function that returns a client makes its callers' values clients.
+  // Text test first (source slice, not node.text: that copies out of wasm memory for every function).
+  const FACTORY = /\breturn\s+[^\n]*(Redis|redis|cache|Manager)/;
   for (const fn of facts.functions) {
-    if (fn.parent || fn.className || !/\breturn\b/.test(fn.node.text)) continue;
+    if (fn.parent || fn.className || !FACTORY.test(source !== undefined ? source.slice(fn.node.startIndex, fn.node.endIndex) : fn.node.text)) continue;
     for (const r of fn.node.descendantsOfType('return_statement')) {
       const tag = storeTagOfValue(r?.namedChild(0) ?? null, n => symbolTag(facts.symbols, n));
       const sym = facts.symbols.get(fn.name);
       if (tag && sym?.kind === 'function') { sym.store = tag; break; }
     }
   }
-  for (const info of facts.classes.values()) classMembers(info, facts);
+  for (const info of facts.classes.values()) classMembers(info, facts, source);
   return facts;
 }
 
@@ -252,7 +254,7 @@ function indexFunctions(top: SyntaxNode[], facts: ModuleFacts, source?: string):
 }
 
 /** `self.x = …` in any method (stores, constructed objects) and one-expression properties. */
-function classMembers(info: ClassInfo, facts: ModuleFacts): void {
+function classMembers(info: ClassInfo, facts: ModuleFacts, source?: string): void {
   for (const m of info.methods.values()) {
     if (m.decorators.some(d => d.text === 'property' || d.text === 'cached_property' || d.text.endsWith('.cached_property'))) {
       const body = statements(m.node.childForFieldName('body')).filter(st => !(st.type === 'expression_statement' && st.namedChild(0)?.type === 'string'));
@@ -260,7 +262,7 @@ function classMembers(info: ClassInfo, facts: ModuleFacts): void {
       if (ret) info.properties.set(m.name, ret);
     }
     const body = m.node.childForFieldName('body');
-    if (!body || !/self\.\w+\s*=/.test(body.text)) continue;
+    if (!body || !/self\.\w+\s*=/.test(source !== undefined ? source.slice(body.startIndex, body.endIndex) : body.text)) continue;
     for (const a of body.descendantsOfType('assignment')) {
       const left = a?.childForFieldName('left');
       if (!a || left?.type !== 'attribute' || left.childForFieldName('object')?.text !== 'self') continue;
