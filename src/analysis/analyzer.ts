@@ -34,7 +34,7 @@ interface GoodFn extends FnResult { text: string; column: number; ctx: Context; 
 
 /** Cheap text test: can anything in this file run concurrently? (No → no parse needed.) */
 export function mayBeConcurrent(text: string): boolean {
-  return /\.task\b|shared_task|periodic_task|Thread\b|Timer\(|start_new|\.submit\(|\.map\(|run_in_executor|to_thread|async\s+def|Greenlet|\bspawn\(|\bTask\b|django\.core\.cache|get_redis_connection|\bStrictRedis\b|redis\.Redis\b|transaction\.atomic|\batomic\b[\s\S]*\.(delay|apply_async)\(|visibility_timeout/.test(text);
+  return /\.task\b|shared_task|periodic_task|Thread\b|Timer\(|start_new|\.submit\(|\.map\(|run_in_executor|to_thread|async\s+def|Greenlet|\bspawn\(|\bTask\b|django\.core\.cache|get_redis_connection|\bStrictRedis\b|redis\.Redis\b|\bimport redis\b|from redis import|django_redis|transaction\.atomic|django\.db\.transaction import|visibility_timeout/.test(text);
 }
 
 function shift(r: Range, d: number): Range {

@@ -120,7 +120,10 @@ export function summarize(scope: SyntaxNode, scopeText: string): CallSummary {
 }
 
 function usesSharedStores(facts: ModuleFacts): boolean {
-  for (const s of facts.symbols.values()) if (s.store === 'redis' || s.store === 'djcache') return true;
+  for (const s of facts.symbols.values()) {
+    if (s.store === 'redis' || s.store === 'djcache') return true;
+    if ((s.kind === 'module' || s.kind === 'imported') && /^(redis|django_redis|django\.core\.cache)(\.|$)/.test(s.ref ?? '')) return true;
+  }
   for (const c of facts.classes.values()) for (const t of c.attrTags.values()) if (t === 'redis' || t === 'djcache') return true;
   return false;
 }
