@@ -3,6 +3,7 @@
 // With syntax errors, functions the parser lost keep their last good findings.
 import { createHash } from 'node:crypto';
 import type { SyntaxNode, Tree } from './python';
+import { CacheSummaries, cacheSummariesOf } from './cacheSummaries';
 import { CeleryConfig, celeryFindings } from './celeryRules';
 import { Context, ContextResolver, ExternalCall, summarize } from './contexts';
 import { buildFixes, isSuppressed, splitLines } from './fixes';
@@ -17,6 +18,8 @@ export interface AnalyzeOptions {
   extraEntries?: { name: string; context: Context }[];
   /** Celery settings read from the project's configuration files (visibility timeout, time limit). */
   celery?: CeleryConfig;
+  /** Django cache keys other modules' functions read / set (cross-module get-then-set locks). */
+  cacheMethods?: CacheSummaries;
 }
 
 export interface ModuleResult {
@@ -90,7 +93,10 @@ export class ModuleAnalyzer {
     const resolver = new ContextResolver(facts, summaryOf);
     resolver.resolve(opts.extraEntries);
 
-    const factsKey = fingerprint(facts);
+    // This module's own summaries join the project's (a method calling a sibling method).
+    const cacheMethods: CacheSummaries = new Map(opts.cacheMethods ?? []);
+    if (/django\.core\.cache|caches\[/.test(text)) for (const [k, v] of cacheSummariesOf(facts, text)) cacheMethods.set(k, v);
+    const factsKey = fingerprint(facts) + (cacheMethods.size ? createHash('sha1').update(JSON.stringify([...cacheMethods])).digest('base64') : '');
     const raw: { f: RawFinding; ctx: Context; className?: string; fn: string }[] = [];
     const guards: Guard[] = [];
     const good: GoodFn[] = [];
@@ -106,7 +112,7 @@ export class ModuleAnalyzer {
       // A walk that looked into helpers is valid only while their text is unchanged.
       if (r && r.deps.length && !r.deps.every(d => { const h = facts.functions.find(f => f.qualName === d.name); return !!h && textOf(h) === d.text; })) r = undefined;
       if (!r) {
-        const walker = new FunctionWalker(fn, ctx, facts, src.lines);
+        const walker = new FunctionWalker(fn, ctx, facts, src.lines, cacheMethods);
         walker.run();
         this.walked++;
         const d = -fn.node.startPosition.row;

@@ -3,7 +3,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ModuleAnalyzer, mayBeConcurrent } from './analyzer';
+import { CacheSummaries, cacheSummariesOf } from './cacheSummaries';
 import { CeleryConfig, celeryConfigOf, mergeConfig } from './celeryRules';
+import { collectModuleFacts } from './moduleFacts';
 import { Context } from './contexts';
 import { isExcluded } from './exclude';
 import { PythonParser } from './python';
@@ -126,6 +128,8 @@ export interface LintOptions {
   yieldEvery?: number;
   /** Filled with the Celery settings read from the files (for analysing one file later). */
   celery?: CeleryConfig;
+  /** Filled with the Django-cache summaries of the files' functions (idem). */
+  cacheMethods?: CacheSummaries;
 }
 
 /** Reads and decodes a Python file as CPython would (BOM, PEP 263 cookie), plus UTF-16 with a BOM. */
@@ -160,6 +164,18 @@ export async function lintFiles(files: string[], opts: LintOptions = {}, texts =
       celery = mergeConfig(celery, celeryConfigOf(text, path.basename(file)));
     }
     if (opts.celery) Object.assign(opts.celery, celery);
+    // Functions that read or set Django cache keys, for callers in other modules (few files: a text test first).
+    const cacheMethods: CacheSummaries = new Map();
+    for (const file of files) {
+      const text = texts.get(file);
+      if (text === undefined || !/django\.core\.cache|caches\[/.test(text) || !/\.(get|set|has_key)\(/.test(text)) continue;
+      let tree;
+      try {
+        tree = parser.parse(text);
+        for (const [k, v] of cacheSummariesOf(collectModuleFacts(tree.rootNode, text), text)) cacheMethods.set(k, v);
+      } catch { /* reported when the file itself is analysed */ } finally { tree?.delete(); }
+    }
+    if (opts.cacheMethods) for (const [k, v] of cacheMethods) opts.cacheMethods.set(k, v);
     const analyzeOne = (file: string) => {
       const text = texts.get(file);
       const note = decoded.get(file);
@@ -175,7 +191,7 @@ export async function lintFiles(files: string[], opts: LintOptions = {}, texts =
       let tree;
       try {
         tree = parser.parse(text);
-        const r = new ModuleAnalyzer().analyze(tree, text, { disabledRules: opts.disabledRules ?? [], extraEntries: extra, celery });
+        const r = new ModuleAnalyzer().analyze(tree, text, { disabledRules: opts.disabledRules ?? [], extraEntries: extra, celery, cacheMethods });
         results.set(file, {
           path: file, findings: r.findings, parsed: true, syntaxErrors: r.hasSyntaxErrors,
           ...(r.syntaxError ? { syntaxError: r.syntaxError } : {}), ...(note ? { decoded: note } : {}),

@@ -4,6 +4,7 @@ import type { SyntaxNode } from './python';
 import { Context } from './contexts';
 import { FunctionInfo, ModuleFacts } from './moduleFacts';
 import { Access, LockRelation, Point, SharedState, lockRelation, sameState } from './state';
+import { CacheSummaries, instantiate } from './cacheSummaries';
 import { StoreTag, storeTagOfValue, symbolTag } from './stores';
 import { callArgs, dottedName, isAsync, lastName, lockKindOfCall, norm, rangeOf, statements, unparen } from './syntax';
 import { Range, RuleId, TextEdit } from './types';
@@ -92,6 +93,8 @@ export class FunctionWalker {
   /** `if not M.objects.filter(...).exists():` checks alive here. */
   private readonly existsChecks: { model: string; cond: SyntaxNode; ifStmt: SyntaxNode; negated: boolean }[] = [];
   private propertyDepth = 0;
+  /** `w = Cls(...)`: locals bound to a constructed object (to find its methods' cache summaries). */
+  private readonly localCtors = new Map<string, string>();
   /** `lk = _lock`: locals naming a lock. */
   private readonly lockAliases = new Map<string, string>();
   /** Locals: where they were last assigned (start index of the statement). */
@@ -100,7 +103,8 @@ export class FunctionWalker {
   readonly deps: { name: string; text: string }[] = [];
   private enclosingLocals: { fn: FunctionInfo; locals: Set<string> }[] | undefined;
 
-  constructor(private readonly fn: FunctionInfo, private readonly ctx: Context, private readonly facts: ModuleFacts, private readonly lines: string[]) {
+  constructor(private readonly fn: FunctionInfo, private readonly ctx: Context, private readonly facts: ModuleFacts, private readonly lines: string[],
+    private readonly cacheMethods: CacheSummaries = new Map()) {
     this.stmt = fn.node;
     this.async = fn.isAsync;
     const params = fn.node.childForFieldName('parameters');
@@ -479,6 +483,8 @@ export class FunctionWalker {
       if (value && value.type === 'call' && REDIS_CTOR.test(dottedName(value.childForFieldName('function')))) this.redisLocals.add(t.text);
       const tag = value ? this.storeOf(value) : undefined;
       if (tag) this.localTags.set(t.text, tag); else this.localTags.delete(t.text);
+      const ctor = value?.type === 'call' ? dottedName(value.childForFieldName('function')) : '';
+      if (ctor && /^[A-Z]/.test(lastName(ctor))) this.localCtors.set(t.text, lastName(ctor)); else this.localCtors.delete(t.text);
       const lock = value && (value.type === 'identifier' || value.type === 'attribute' || value.type === 'call') ? this.lockKey(value) : '';
       if (lock) this.lockAliases.set(t.text, lock); else this.lockAliases.delete(t.text);
       return;
@@ -798,6 +804,28 @@ export class FunctionWalker {
     if (!PURE_CALLS.has(callee) && !(recvState && (READ_METHODS.has(last) || ACT_METHODS.has(last)))) this.calls++;
     if (!recvState && BLOCKING.test(callee || last)) { this.waits++; this.waitAt.push({ call: callee || last, line: n.startPosition.row }); }
     if (fnNode.type === 'identifier' && !recvNode) this.helperCall(n, callee, positional);
+    if (this.cacheMethods.size) this.cacheMethodCall(n, fnNode, recvNode, last, positional, out);
+  }
+
+  /** A call of a function/method whose summary reads a Django cache key or sets it to a marker. */
+  private cacheMethodCall(n: SyntaxNode, fnNode: SyntaxNode, recvNode: SyntaxNode | null, last: string, positional: SyntaxNode[], out: Access[]): void {
+    let name: string | undefined;
+    if (!recvNode && fnNode.type === 'identifier') name = fnNode.text;
+    else if (recvNode?.type === 'identifier' && this.localCtors.has(recvNode.text)) name = `${this.localCtors.get(recvNode.text)}.${last}`;
+    else if (recvNode?.type === 'call') name = `${lastName(dottedName(recvNode.childForFieldName('function')))}.${last}`;
+    else if (recvNode?.text === this.selfName && this.fn.className) name = `${this.fn.className}.${last}`;
+    const summary = name ? this.cacheMethods.get(name) : undefined;
+    if (!summary) return;
+    const state = (t: string): SharedState | undefined => {
+      const key = instantiate(t, positional);
+      return key ? { kind: 'djcache', root: `djcache:${name!.split('.')[0]}:${key}`, display: key, what: `Django cache key \`${key}\` (through \`${name}\`)` } : undefined;
+    };
+    for (const t of summary.reads) { const st = state(t); if (st) out.push(this.access(st, n)); }
+    for (const t of summary.claims) {
+      const st = state(t);
+      const check = st ? this.matchCheck(st) : undefined;
+      if (st && check) this.report(check, st, n, this.point(), 'check');
+    }
   }
 
   /** `helper(obj)` with obj fetched from the database: the helper changes a field from its old value and saves. */

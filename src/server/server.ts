@@ -6,6 +6,7 @@ import {
   CodeActionKind, Connection, DidChangeConfigurationNotification, TextDocumentSyncKind,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { CacheSummaries } from '../analysis/cacheSummaries';
 import { CeleryConfig } from '../analysis/celeryRules';
 import { DEFAULT_EXCLUDE, isExcluded } from '../analysis/exclude';
 import { Entry, listPythonFiles, lintFiles } from '../analysis/project';
@@ -54,6 +55,8 @@ export function startServer(connection: Connection): void {
   let scan: AbortController | undefined;
   /** Celery settings (visibility timeout, time limit) read by the last workspace scan. */
   let celery: CeleryConfig = {};
+  /** Django-cache summaries of the workspace's functions (cross-module get-then-set locks). */
+  let cacheMethods: CacheSummaries = new Map();
   /** Files with a syntax error: where (one information diagnostic each). */
   const syntax = new Map<string, Range>();
 
@@ -82,7 +85,7 @@ export function startServer(connection: Connection): void {
     try {
       const p = await parser();
       if (docs.get(uri) !== d || d.version !== version) return;   // closed or changed meanwhile
-      const r = d.analyze(p, { disabledRules: settings.disabledRules, extraEntries: (file && entries.get(file)) || [], celery });
+      const r = d.analyze(p, { disabledRules: settings.disabledRules, extraEntries: (file && entries.get(file)) || [], celery, cacheMethods });
       if (r.syntaxError) syntax.set(uri, r.syntaxError); else syntax.delete(uri);
       publish(uri, r.findings, version);
     } catch (e) {
@@ -121,13 +124,15 @@ export function startServer(connection: Connection): void {
     try {
       const files = listPythonFiles(folders, { exclude: settings.exclude });
       const found: CeleryConfig = {};
+      const summaries: CacheSummaries = new Map();
       const results = await lintFiles(files, {
-        disabledRules: settings.disabledRules, signal: ac.signal, yieldEvery: 10, celery: found,
+        disabledRules: settings.disabledRules, signal: ac.signal, yieldEvery: 10, celery: found, cacheMethods: summaries,
         onProgress: (done, total) => progress?.report(Math.floor((done * 100) / Math.max(total, 1)), `${done}/${total} files`),
       });
       if (ac.signal.aborted) return;
-      const celeryChanged = JSON.stringify(found) !== JSON.stringify(celery);
+      const celeryChanged = JSON.stringify(found) !== JSON.stringify(celery) || JSON.stringify([...summaries]) !== JSON.stringify([...cacheMethods]);
       celery = found;
+      cacheMethods = summaries;
       let n = 0;
       for (const r of results) {
         if (r.error) connection.console.warn(`[races] ${r.path}: ${r.error}`);

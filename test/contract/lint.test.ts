@@ -45,7 +45,7 @@ test('json lists every corpus finding with 1-based positions and related locatio
   const j = JSON.parse(r.out) as { findings: { path: string; rule: string; line: number; column: number; related: { line: number }[]; helpUri: string }[]; filesChecked: number };
   // 12 original files + 13 in realworld/ (its conftest.py and tests/ are excluded by default).
   assert.equal(j.filesChecked, 25);
-  assert.equal(j.findings.length, 37 + 28);
+  assert.equal(j.findings.length, 37 + 29);
   const count = j.findings.find(f => f.path === 'test/fixtures/races/celery_counters.py' && f.line === 46)!;
   assert.equal(count.rule, 'WL101');
   assert.equal(count.column, 5);
@@ -70,7 +70,7 @@ test('sarif 2.1.0: rules with help text, relative URIs, 1-based regions, related
     assert.match(rule.help.text, /README\.md#wl1\d\d-/);
   }
   assert.equal(run.originalUriBaseIds['%SRCROOT%'].uri, `file://${root}/`);
-  assert.equal(run.results.length, 37 + 28 + 2);
+  assert.equal(run.results.length, 37 + 29 + 2);
   const res = run.results.find((x: { locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }) =>
     x.locations[0].physicalLocation.artifactLocation.uri === 'examples/celery-leaky/tasks.py' && x.locations[0].physicalLocation.region.startLine === 53);
   assert.ok(res, 'tasks.py:53 result');
