@@ -274,6 +274,11 @@ export class FunctionWalker {
     if (!text) return '';
     const alias = this.lockAliases.get(text);
     if (alias) return alias;
+    // self.x built as a lock in a method (`self.all_tasks_done = threading.Condition(self.mutex)`).
+    if (text.startsWith(`${this.selfName}.`) && this.fn.className) {
+      const ctor = this.facts.classes.get(this.fn.className)?.attrCtors.get(text.slice(text.indexOf('.') + 1));
+      if (ctor && /(^|\.)(Lock|RLock|Condition)$/.test(ctor)) return `self.${text.slice(text.indexOf('.') + 1)}`;
+    }
     const sym = this.facts.symbols.get(text);
     if (sym?.kind === 'lock') return text;
     if (sym?.kind === 'semaphore') return '';
@@ -588,6 +593,9 @@ export class FunctionWalker {
     const rel: LockRelation = lockRelation(read.at, at);
     if (rel === 'protected') return;
     if (this.async && at.awaits === read.at.awaits) return;
+    // Coroutines of one object: a container entry checked and filled across an await races; a flag
+    // or handle reset after an await (state machines, asyncio's own locks) is by design.
+    if (this.async && state.root.startsWith('self.') && state.key === undefined) return;
     if (state.kind === 'redis' && this.usesWatch) return;
     this.reported.add(node.id);
     const rule: RuleId = state.kind === 'redis' ? 'WL104' : state.kind === 'djcache' ? 'WL107' : state.kind === 'file' ? 'WL106' : state.proxy ? 'WL109'
