@@ -7,14 +7,20 @@ import { ModuleAnalyzer } from '../src/analysis/analyzer';
 import { PythonParser } from '../src/analysis/python';
 import { AnalyzedDocument } from '../src/server/document';
 
-function module5000(): string {
+function module5000(celeryRich = false): string {
   const out = ['import threading', 'from celery import shared_task', '', 'counters = {}', 'total = 0', '_lock = threading.Lock()', ''];
+  // The issue-18 shapes, so their module-wide passes (transactions, time limits, Django cache,
+  // import-time resources) run on every edit too.
+  if (celeryRich) out.push('import redis', 'from django.core.cache import cache', 'from django.db import transaction', 'r = redis.Redis()', 'LOCK_SECONDS = 60', '');
   for (let i = 0; out.length < 5000; i++) {
     out.push(
-      '', '@shared_task', `def task_${i}(order_id, amount):`, `    """Task ${i}: bookkeeping for one order."""`, '    global total',
+      '', celeryRich && i % 4 === 0 ? '@shared_task(time_limit=300)' : '@shared_task', `def task_${i}(order_id, amount):`, `    """Task ${i}: bookkeeping for one order."""`, '    global total',
       '    key = f"order:{order_id}"', '    subtotal = amount * 2', '    for n in range(3):', '        subtotal += n',
       `    if key not in counters:`, `        counters[key] = 0`, `    counters[key] += subtotal`,
       '    with _lock:', '        total += subtotal', '    items = [x for x in range(subtotal) if x % 2]',
+      ...(celeryRich && i % 4 === 1 ? ['    with transaction.atomic():', '        Order.objects.filter(pk=order_id).update(total=subtotal)', `        task_${i - 1}.delay(order_id, 1)`] : []),
+      ...(celeryRich && i % 4 === 2 ? ['    hits = cache.get(key, 0)', '    cache.set(key, hits + 1)'] : []),
+      ...(celeryRich && i % 4 === 3 ? ['    with r.lock(key, timeout=LOCK_SECONDS):', '        pass'] : []),
       '    return {"key": key, "items": len(items)}', '');
   }
   return out.join('\n');
@@ -22,8 +28,8 @@ function module5000(): string {
 
 const pct = (xs: number[], p: number) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 
-async function main(): Promise<void> {
-  const text = module5000();
+async function measure(label: string, text: string): Promise<void> {
+  console.log(`--- ${label}`);
   const lines = text.split('\n').length;
   const parser = await PythonParser.create();
   const doc = new AnalyzedDocument(TextDocument.create('file:///bench.py', 'python', 1, text));
@@ -65,6 +71,11 @@ async function main(): Promise<void> {
   console.log(`full re-parse + cold analysis (peer): median ${mf.toFixed(1)} ms, p95 ${pct(full, 0.95).toFixed(1)} ms | incremental is ${(mf / mi).toFixed(1)}x faster`);
   doc.dispose();
   parser.dispose();
+}
+
+async function main(): Promise<void> {
+  await measure('plain Celery module', module5000());
+  await measure('with transactions, time limits, Django cache and Redis locks (issue-18 rules)', module5000(true));
 }
 
 main().catch(e => { console.error(e); process.exit(1); });

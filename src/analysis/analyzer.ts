@@ -3,8 +3,8 @@
 // With syntax errors, functions the parser lost keep their last good findings.
 import { createHash } from 'node:crypto';
 import type { SyntaxNode, Tree } from './python';
-import { CacheSummaries, cacheSummariesOf } from './cacheSummaries';
-import { CeleryConfig, celeryFindings } from './celeryRules';
+import { CacheMethodSummary, CacheSummaries, functionCacheSummary } from './cacheSummaries';
+import { CeleryConfig, celeryFunctionFindings, celeryModule, celeryModuleFindings } from './celeryRules';
 import { Context, ContextResolver, ExternalCall, summarize } from './contexts';
 import { buildFixes, isSuppressed, splitLines } from './fixes';
 import { messageFor, relatedMessage } from './messages';
@@ -70,6 +70,10 @@ export class ModuleAnalyzer {
   private prevResults = new Map<string, FnResult>();
   private lastGood: GoodFn[] = [];
   private lastGoodSymbols = new Map<string, ModuleSymbol>();
+  private celeryResults = new Map<string, RawFinding[]>();
+  private prevCeleryResults = new Map<string, RawFinding[]>();
+  private cacheSums = new Map<string, CacheMethodSummary | null>();
+  private prevCacheSums = new Map<string, CacheMethodSummary | null>();
   /** Functions walked fresh in the last analyze() (for tests and benchmarks). */
   walked = 0;
 
@@ -94,9 +98,18 @@ export class ModuleAnalyzer {
     resolver.resolve(opts.extraEntries);
 
     // This module's own summaries join the project's (a method calling a sibling method).
+    const baseKey = fingerprint(facts);
     const cacheMethods: CacheSummaries = new Map(opts.cacheMethods ?? []);
-    if (/django\.core\.cache|caches\[/.test(text)) for (const [k, v] of cacheSummariesOf(facts, text)) cacheMethods.set(k, v);
-    const factsKey = fingerprint(facts) + (cacheMethods.size ? createHash('sha1').update(JSON.stringify([...cacheMethods])).digest('base64') : '');
+    if (/django\.core\.cache|caches\[/.test(text)) {
+      for (const fn of facts.functions) {
+        const key = `${fn.className ?? ''}|${baseKey}\n${textOf(fn)}`;
+        let sum = this.cacheSums.get(key) ?? this.prevCacheSums.get(key);
+        if (sum === undefined) sum = functionCacheSummary(fn, facts, textOf(fn)) ?? null;
+        this.cacheSums.set(key, sum);
+        if (sum) cacheMethods.set(fn.qualName, sum);
+      }
+    }
+    const factsKey = baseKey + (cacheMethods.size ? createHash('sha1').update(JSON.stringify([...cacheMethods])).digest('base64') : '');
     const raw: { f: RawFinding; ctx: Context; className?: string; fn: string }[] = [];
     const guards: Guard[] = [];
     const good: GoodFn[] = [];
@@ -140,7 +153,24 @@ export class ModuleAnalyzer {
       this.lastGood = good;
       this.lastGoodSymbols = facts.symbols;
     }
-    for (const f of celeryFindings(root, text, facts, opts.celery ?? {})) raw.push({ f, ctx: { kind: 'celery', selfShared: false, entry: '' }, fn: enclosingName(facts, f.write.start.line) });
+    // Celery-semantics passes: per function, cached like the walks (decorators included in the key).
+    const celery = opts.celery ?? {};
+    const mod = celeryModule(root, text, celery);
+    const celeryCtx: Context = { kind: 'celery', selfShared: false, entry: '' };
+    if (mod.sends || mod.limits) {
+      for (const fn of facts.functions) {
+        const st = text.slice(fn.stmt.startIndex, fn.stmt.endIndex);
+        const key = `${fn.stmt.startPosition.column}|${mod.key}|${baseKey}\n${st}`;
+        let r = this.celeryResults.get(key) ?? this.prevCeleryResults.get(key);
+        const row = fn.stmt.startPosition.row;
+        if (!r) r = celeryFunctionFindings(fn, st, facts, mod, celery).map(f => shiftRaw(f, -row));
+        this.celeryResults.set(key, r);
+        for (const f of r) raw.push({ f: shiftRaw(f, row), ctx: celeryCtx, fn: fn.qualName });
+      }
+    }
+    for (const f of celeryModuleFindings(root, text, facts)) raw.push({ f, ctx: celeryCtx, fn: enclosingName(facts, f.write.start.line) });
+    this.prevCeleryResults = this.celeryResults; this.celeryResults = new Map();
+    this.prevCacheSums = this.cacheSums; this.cacheSums = new Map();
     this.prevSummaries = this.summaries; this.summaries = new Map();
     this.prevResults = this.results; this.results = new Map();
 

@@ -36,8 +36,16 @@ function template(key: SyntaxNode, params: string[], locals: Map<string, SyntaxN
 export function cacheSummariesOf(facts: ModuleFacts, source: string): CacheSummaries {
   const out: CacheSummaries = new Map();
   for (const fn of facts.functions) {
-    const text = source.slice(fn.node.startIndex, fn.node.endIndex);
-    if (!/\.(get|set|has_key)\(/.test(text) || fn.parent) continue;
+    const summary = functionCacheSummary(fn, facts, source.slice(fn.node.startIndex, fn.node.endIndex));
+    if (summary) out.set(fn.qualName, summary);
+  }
+  return out;
+}
+
+/** One function's summary (`text`: its source), or undefined when it touches no parameter-keyed cache entry. */
+export function functionCacheSummary(fn: FunctionInfo, facts: ModuleFacts, text: string): CacheMethodSummary | undefined {
+  {
+    if (!/\.(get|set|has_key)\(/.test(text) || fn.parent) return undefined;
     const cls = fn.className ? facts.classes.get(fn.className) : undefined;
     const tagOf = (name: string): StoreTag | undefined => {
       if ((name.startsWith('self.') || name.startsWith('cls.')) && cls) return cls.attrTags.get(name.slice(name.indexOf('.') + 1));
@@ -67,10 +75,10 @@ export function cacheSummariesOf(facts: ModuleFacts, source: string): CacheSumma
       const calls = value ? [value, ...value.descendantsOfType('call')].filter(c => c?.type === 'call') : [];
       if (value && !calls.some(c => !MARKER_CALL.test(dottedName(c!.childForFieldName('function'))))) summary.claims.push(t);
     }
-    if (summary.reads.length || summary.claims.length) out.set(fn.qualName, summary);
+    return summary.reads.length || summary.claims.length ? summary : undefined;
   }
-  return out;
 }
+
 
 /** `$0`, `$1` … replaced by the call's arguments. */
 export function instantiate(t: string, args: SyntaxNode[]): string | undefined {

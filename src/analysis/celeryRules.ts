@@ -299,25 +299,32 @@ function importTime(root: SyntaxNode, facts: ModuleFacts, out: RawFinding[]): vo
   }
 }
 
-/** Findings of the Celery-semantics rules for one module. */
-export function celeryFindings(root: SyntaxNode, text: string, facts: ModuleFacts, config: CeleryConfig): RawFinding[] {
-  const out: RawFinding[] = [];
-  const sends = /\.(delay|apply_async|send_task)\(/.test(text);
-  if (sends && /atomic/.test(text)) {
-    for (const fn of facts.functions) {
-      const t = text.slice(fn.node.startIndex, fn.node.endIndex);
-      if (/atomic/.test(t) && /\.(delay|apply_async|send_task)\(/.test(t) || (fn.decorators.some(isAtomic) && /\.(delay|apply_async|send_task)\(/.test(t))) sentInsideAtomic(fn, facts, text, out);
-    }
-  }
+/** What the per-function passes need from the whole module (cheap text tests and constants). */
+export interface CeleryModule { sends: boolean; limits: boolean; consts: Map<string, number>; key: string }
+
+export function celeryModule(root: SyntaxNode, text: string, config: CeleryConfig): CeleryModule {
+  const sends = /\.(delay|apply_async|send_task)\(/.test(text) && /atomic/.test(text);
   const hasTasks = /shared_task|\.task\b|periodic_task/.test(text);
-  if (hasTasks && (/time_limit|countdown/.test(text) || config.taskTimeLimit || config.visibilityTimeout)) {
-    const consts = intConstants(root);
-    for (const fn of facts.functions) {
-      const limit = taskLimit(fn, consts, config);
-      if (limit && /\.(lock|add)\(|Lock\(/.test(text.slice(fn.node.startIndex, fn.node.endIndex))) lockTimeouts(fn, limit, consts, out);
-      visibility(fn, limit, config, consts, out);
-    }
+  const limits = hasTasks && (/time_limit|countdown/.test(text) || !!config.taskTimeLimit || !!config.visibilityTimeout);
+  const consts = limits ? intConstants(root) : new Map<string, number>();
+  return { sends, limits, consts, key: `${sends}|${limits}|${JSON.stringify([...consts])}|${JSON.stringify(config)}` };
+}
+
+/** WL110-WL112 findings of one function (`fnText`: its statement with decorators). Cached by the analyzer. */
+export function celeryFunctionFindings(fn: FunctionInfo, fnText: string, facts: ModuleFacts, mod: CeleryModule, config: CeleryConfig): RawFinding[] {
+  const out: RawFinding[] = [];
+  if (mod.sends && /atomic/.test(fnText) && /\.(delay|apply_async|send_task)\(/.test(fnText)) sentInsideAtomic(fn, facts, fnText, out);
+  if (mod.limits) {
+    const limit = taskLimit(fn, mod.consts, config);
+    if (limit && /\.(lock|add)\(|Lock\(/.test(fnText)) lockTimeouts(fn, limit, mod.consts, out);
+    visibility(fn, limit, config, mod.consts, out);
   }
-  if (hasTasks || /\bCelery\(/.test(text)) importTime(root, facts, out);
+  return out;
+}
+
+/** WL113: module-level statements (run at import). */
+export function celeryModuleFindings(root: SyntaxNode, text: string, facts: ModuleFacts): RawFinding[] {
+  const out: RawFinding[] = [];
+  if (/shared_task|\.task\b|periodic_task|\bCelery\(/.test(text)) importTime(root, facts, out);
   return out;
 }
