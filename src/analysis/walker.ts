@@ -615,6 +615,7 @@ export class FunctionWalker {
       if (wrap) f.wrap = wrap;
     }
     if (rule === 'WL104') { const rw = redisRewrite(node, read, this.taints); if (rw) f.rewrite = rw; }
+    if (rule === 'WL102' && pattern === 'check') { const rw = setdefaultRewrite(node, read, state); if (rw) f.rewrite = rw; }
     if (rule === 'WL107') { const rw = djangoCacheRewrite(node, read, pattern, this.taints, this.lines); if (rw) f.rewrite = rw; }
     this.findings.push(f);
   }
@@ -1183,4 +1184,26 @@ function djangoCacheRewrite(write: SyntaxNode, read: Access, pattern: string, ta
   const method = op === '+' ? 'incr' : 'decr';
   const text = `${recv}.add(${key.text}, 0${timeout ? `, ${timeout.text}` : ''})\n${indent}${recv}.${method}(${key.text}${amount.text === '1' ? '' : `, ${amount.text}`})`;
   return { title: `Use atomic \`${recv}.add\` + \`${recv}.${method}\``, edits: [{ range: rangeOf(write), newText: text }] };
+}
+
+/**
+ * A cache fill `if k not in d: d[k] = compute(k)` → `d.setdefault(k, compute(k))`: the value is
+ * computed outside any lock (misses do not queue behind one another) and the insert is one atomic
+ * operation — the first writer wins, later ones keep its value (the re-check, done by the dict).
+ */
+function setdefaultRewrite(node: SyntaxNode, check: Access, state: SharedState): RawFinding['rewrite'] | undefined {
+  if (node.type !== 'assignment' || state.kind !== 'mem' || state.proxy || state.key === undefined) return undefined;
+  const left = node.childForFieldName('left'), right = node.childForFieldName('right');
+  if (left?.type !== 'subscript' || !right || right.type === 'assignment') return undefined;
+  // The check must be membership (`k not in d`) or a `.get(k)` miss, on the same key.
+  const cmp = check.node.parent;
+  const membership = cmp?.type === 'comparison_operator' && /\bnot\s+in\b/.test(cmp.text);
+  const getMiss = check.node.type === 'call' && check.node.childForFieldName('function')?.childForFieldName('attribute')?.text === 'get';
+  if (!membership && !getMiss) return undefined;
+  const base = left.childForFieldName('value')!, key = left.childForFieldName('subscript')!;
+  if (norm(key) !== state.key) return undefined;
+  return {
+    title: `Use \`${base.text}.setdefault(${key.text}, …)\` (compute outside any lock; the first writer wins)`,
+    edits: [{ range: rangeOf(node), newText: `${base.text}.setdefault(${key.text}, ${right.text})` }],
+  };
 }

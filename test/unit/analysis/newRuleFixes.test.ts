@@ -64,3 +64,20 @@ test('WL110 also offers delay_on_commit / apply_async_on_commit', async () => {
   assert.match(titles[0], /delay_on_commit/);
   assert.match(titles[1], /apply_async_on_commit/);
 });
+
+test('a cache fill gets a setdefault fix first: computed outside any lock, first writer wins', async () => {
+  const file = path.resolve(dir, '../cache_checks.py');
+  const text = fs.readFileSync(file, 'utf8');
+  const [r] = await lintFiles([file], {}, new Map([[file, text]]));
+  const line = text.split('\n').findIndex(l => l.includes('_prices[sku] = _load_price(sku)  # expect'));
+  const f = r.findings.find(x => x.rule === 'WL102' && x.range.start.line === line)!;
+  const fix = f.fixes[0];
+  assert.match(fix.title, /setdefault.*compute outside any lock/);
+  assert.equal(fix.preferred, true);
+  assert.ok(f.fixes.some(x => /^Wrap in `with _prices_lock:`/.test(x.title)), 'the lock stays offered');
+  const edited = applyEdits(text, fix.edits);
+  assert.match(edited, /if sku not in _prices:\n {8}_prices\.setdefault\(sku, _load_price\(sku\)\)  # expect/);
+  const [after] = await lintFiles([file], {}, new Map([[file, edited]]));
+  assert.ok(!after.findings.some(x => x.range.start.line === line), 'finding gone');
+  assert.equal(after.findings.length, r.findings.length - 1, 'no new finding');
+});
