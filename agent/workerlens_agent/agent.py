@@ -34,6 +34,7 @@ class Agent(object):
         self.snapshot_mode = None
         self.heap_ids = None  # snapshot.IdMap, created on first snapshot
         self.discovery_path = None
+        self.discovery_error = None
         self.server = Server(self, host, port)
         self.methods = _methods(self)
 
@@ -51,7 +52,9 @@ class Agent(object):
     def write_discovery(self):
         try:
             self.discovery_path = discovery.write(self.discovery())
+            self.discovery_error = None
         except Exception as e:  # without a discovery file we still serve; say so once
+            self.discovery_error = str(e)
             _warn("could not write the discovery file: %s" % e)
 
     def update(self, role=None, process_name=None, worker_name=None, pool=None):
