@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 
-from . import client, ptrace_inject
+from . import client, discovery, ptrace_inject
 
 AGENT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -36,6 +36,8 @@ HINTS = {
                 "try again (perhaps with a longer --timeout) or start the worker with --workerlens"),
     "busy": "the worker's threads are busy in C; try again or start it with --workerlens",
     "cancelled": "nothing was left behind in the worker; run the command again to retry",
+    "untrusted-discovery": ("another user may have planted it: remove it (or have root remove it) and retry; "
+                            "the agent only ever creates it with mode 0700 for its own user"),
     "not-found": "check the PID (ps -ef | grep celery); the process may have exited",
     "failed": "see the message; start the worker with --workerlens as a fallback",
 }
@@ -70,7 +72,7 @@ def target_discovery_path(pid):
                 runtime = item.split(b"=", 1)[1].decode("utf-8", "replace")
     except OSError:
         pass
-    if runtime and os.path.isdir(runtime):
+    if runtime and discovery.untrusted_reason(runtime, target_uid(pid), True) is None and os.path.isdir(runtime):
         return os.path.join(runtime, "workerlens", "%d.json" % pid)
     return "/tmp/workerlens-%d/%d.json" % (target_uid(pid), pid)
 
@@ -78,6 +80,11 @@ def target_discovery_path(pid):
 def running_agent(pid, path=None):
     """The target's discovery dict if its agent is up and answers as that pid, else None."""
     path = path or target_discovery_path(pid)
+    uid = target_uid(pid)
+    for p, is_dir in ((os.path.dirname(path), True), (path, False)):
+        why = discovery.untrusted_reason(p, uid, is_dir)
+        if why:
+            raise InjectError("untrusted-discovery", why)
     try:
         info = json.loads(_read(path))
     except (OSError, ValueError):

@@ -1,4 +1,5 @@
-// Starts the agent inside a running Python process that was started without it, by spawning
+// Starts the agent inside a running Python process that was started without it (ptrace; see
+// agent/workerlens_agent/ptrace_inject.py), by spawning
 // `python3 -m workerlens_agent inject PID --json` with PYTHONPATH = the repository's agent/ folder.
 // Success: one JSON line on stdout (the DiscoveryFile). Failure: non-zero exit and
 // {"error":{"code","message","hint"}} on stdout. Progress lines on stderr go to onProgress.
@@ -84,7 +85,8 @@ function runInjector(python: string, agentDir: string, opts: InjectOptions): Pro
     const stop = (code: string, message: string, hint: string) => {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
-        setTimeout(() => { if (child.exitCode === null) child.kill('SIGKILL'); }, 2000).unref();
+        // the injector stops at a safe point on SIGTERM (never inside a call into the worker); SIGKILL only as a last resort
+        setTimeout(() => { if (child.exitCode === null) child.kill('SIGKILL'); }, 15_000).unref();
       }
       finish(new InjectError(code, message, hint));
     };

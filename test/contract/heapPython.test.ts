@@ -13,7 +13,7 @@ const AGENT = path.join(ROOT, 'agent');
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = path.join(ROOT, 'test/fixtures/heap/leaky_list.py');
 const hasAgent = fs.existsSync(path.join(AGENT, 'workerlens_agent/__main__.py')) && fs.existsSync(PYTHON);
-const hasInjector = hasAgent && fs.existsSync(path.join(AGENT, 'workerlens_agent/inject.py')) && fs.existsSync('/usr/bin/gdb');
+const hasInjector = hasAgent && fs.existsSync(path.join(AGENT, 'workerlens_agent/inject.py')) && process.arch === 'x64';
 const children: ChildProcess[] = [];
 
 function start(withAgent: boolean): ChildProcess {
