@@ -248,6 +248,32 @@ def _after_fork_child():
             pass
 
 
+def _fork_marker_before():
+    pass
+
+
+def _fork_marker_parent():
+    pass
+
+
+_hook_lists = []
+
+
+def fork_hook_lists():
+    """The interpreter's three os.register_at_fork lists (found once through our marker functions)."""
+    if not _hook_lists and _state["hooks"]:
+        wanted = (_fork_marker_before, _fork_marker_parent, _after_fork_child)
+        found = []
+        for marker in wanted:
+            for r in gc.get_referrers(marker):
+                if type(r) is list and any(x is marker for x in r) and not any(r is f for f in found):
+                    found.append(r)
+                    break
+        if len(found) == 3:
+            _hook_lists.extend(found)
+    return list(_hook_lists)
+
+
 def _at_exit():
     a = _state["agent"]
     if a is not None:
@@ -276,7 +302,8 @@ def start(**kwargs):
             _state["hooks"] = True
             atexit.register(_at_exit)
             if hasattr(os, "register_at_fork"):
-                os.register_at_fork(after_in_child=_after_fork_child)
+                os.register_at_fork(before=_fork_marker_before, after_in_parent=_fork_marker_parent,
+                                    after_in_child=_after_fork_child)
         return a
 
 
