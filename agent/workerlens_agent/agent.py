@@ -101,6 +101,12 @@ class Agent(object):
         with self._lock:
             if session in self._sessions:
                 self._sessions.remove(session)
+        self.listening_changed()
+
+    def listening_changed(self):
+        """Task events are built only while some session asked for them (Python.enable)."""
+        with self._lock:
+            self.tasks.emitting = any(s.python_events for s in self._sessions)
 
     def _task_event(self, event):
         with self._lock:
@@ -201,10 +207,12 @@ def _methods(agent):
 
     def enable_python(session, _p):
         session.python_events = True
+        agent.listening_changed()
         return {}
 
     def disable_python(session, _p):
         session.python_events = False
+        agent.listening_changed()
         return {}
 
     noop = lambda _s, _p: {}  # noqa: E731
@@ -233,7 +241,9 @@ _start_lock = originals().allocate_lock()
 
 def current():
     a = _state["agent"]
-    if a is not None and a.pid != os.getpid():
+    # with our at-fork hook installed a forked child has already dropped the inherited agent, so the
+    # per-task path needs no getpid() syscall; without it (no os.register_at_fork), compare pids
+    if a is not None and not _state["hooks"] and a.pid != os.getpid():
         return None
     return a
 

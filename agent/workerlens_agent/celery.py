@@ -43,9 +43,15 @@ def _start(role, process_name=None):
         return None
 
 
+_agent_mod = []
+
+
 def _current():
-    from . import agent
-    return agent.current()
+    # per task: no import statement, one list index and a pid compare
+    if not _agent_mod:
+        from . import agent
+        _agent_mod.append(agent)
+    return _agent_mod[0].current()
 
 
 def _billiard_name():

@@ -190,9 +190,12 @@ export interface TaskStat {
   runs: number;
   failures: number;
   totalSeconds: number;
-  /** Sum over runs of (RSS or traced memory after - before), bytes. */
+  /** Sum over the measured runs of (RSS after - before), bytes. */
   memDeltaBytes: number;
   lastMemDeltaBytes: number;
+  /** Runs whose RSS was measured: the agent samples RSS to keep its cost under 0.5 % of the
+   * worker's time (absent from older agents: then every run was measured). */
+  memSampledRuns?: number;
   lastRunAt: number;       // unix seconds
 }
 
