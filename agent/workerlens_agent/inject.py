@@ -248,6 +248,7 @@ def _inject(pid, timeout, force, cancelled):
                 info = running_agent(pid, path)
                 if info is not None and (not force or _mtime(path) != before):
                     info["alreadyRunning"] = False
+                    info["injectedVia"] = mode  # "thread" | "pending" | "remote_exec"
                     return info
             time.sleep(0.05)
         if cancelled():

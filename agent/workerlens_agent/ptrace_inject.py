@@ -365,7 +365,14 @@ def queue_code(pid, code, modes=("thread", "pending"), attempts=40, on_step=None
             elif "pending" in modes and attempt >= attempts // 2:
                 candidates.append((2, tid))  # running Python: checked by pc once stopped
         for rank, tid in sorted(candidates):
-            with Stopped(pid, tid) as t:
+            t = Stopped(pid, tid)
+            try:
+                t.__enter__()
+            except PtraceError as e:
+                if e.code == "not-found" and os.path.exists("/proc/%d" % pid):
+                    continue  # that thread exited since the scan: try the next one
+                raise
+            try:
                 nr = t.syscall()
                 if rank == 0 and nr >= 0 and clean_syscall(pid, nr, t.saved.rdi):
                     mode = "thread"
@@ -377,6 +384,8 @@ def queue_code(pid, code, modes=("thread", "pending"), attempts=40, on_step=None
                 if on_step:
                     on_step("%s mode via thread %d (syscall %d)" % (mode, tid, nr))
                 return _do(t, syms, mode, data)
+            finally:
+                t.__exit__(None, None, None)
         time.sleep(0.025)
     raise PtraceError("busy", "no thread of process %d stopped at a safe point in %d tries (%s)"
                       % (pid, attempts, last_seen))

@@ -12,7 +12,7 @@ import { parseDiscovery } from './discovery';
 export class InjectError extends Error {
   override name = 'InjectError';
   constructor(
-    /** The injector's code ("ptrace-denied", "no-gdb", "not-python", …) or ours: "cancelled", "timeout", "no-agent-folder", "no-python", "bad-output". */
+    /** The injector's code ("ptrace-denied", "busy", "not-python", …) or ours: "cancelled", "timeout", "no-agent-folder", "no-python", "bad-output". */
     readonly code: string,
     message: string,
     /** What the user can do about it, one sentence (may be empty). */
@@ -31,7 +31,7 @@ export interface InjectOptions {
   signal?: AbortSignal;
   /** One line per step the injector reports (stderr lines). */
   onProgress?: (message: string) => void;
-  /** Default 60 s (gdb attach under load can take several seconds). */
+  /** Default 60 s (the agent may wait for the GIL behind a long C call). */
   timeoutMs?: number;
 }
 
