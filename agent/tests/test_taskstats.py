@@ -12,7 +12,7 @@ class TaskStatsTest(unittest.TestCase):
         keep = []
         for i in range(8):
             t.begin(i, "slow")
-            keep.append(bytearray(1024 * 1024))
+            keep.append(b"\x01" * (1024 * 1024))  # touched pages: resident
             time.sleep(0.15)  # far above 200x the cost of two statm reads, even on a loaded machine
             t.end(i)
         s = t.result()["tasks"][0]

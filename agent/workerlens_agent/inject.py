@@ -77,7 +77,7 @@ def target_discovery_path(pid):
     return "/tmp/workerlens-%d/%d.json" % (target_uid(pid), pid)
 
 
-def running_agent(pid, path=None):
+def running_agent(pid, path=None, timeout=5.0):
     """The target's discovery dict if its agent is up and answers as that pid, else None."""
     path = path or target_discovery_path(pid)
     uid = target_uid(pid)
@@ -90,7 +90,7 @@ def running_agent(pid, path=None):
     except (OSError, ValueError):
         return None
     try:
-        c = client.connect(info, timeout=5)
+        c = client.connect(info, timeout=timeout)
         try:
             if c.call("Python.getProcessInfo").get("pid") != pid:
                 return None
@@ -241,11 +241,15 @@ def _inject(pid, timeout, force, cancelled):
             mode = run_remote_exec(pid, exe, script, max(1.0, deadline - time.time()))
         else:
             mode = run_ptrace(pid, boot_code(private, uid, force))
+            _progress("queued the agent's start in process %d (%s); waiting for it to come up" % (
+                pid, "a new thread that waits for the GIL" if mode == "thread" else "a pending call for the main thread"))
         while time.time() < deadline and not cancelled():
             if os.path.exists(err_path):
                 raise InjectError("failed", "the agent failed to start in %d: %s" % (pid, _read(err_path)[:500]))
             if _mtime(path) != before or force is False:
-                info = running_agent(pid, path)
+                # the new agent answers only when its threads get the GIL: under a GIL-hogging thread
+                # that takes as long as the hog, so wait for the answer up to the deadline
+                info = running_agent(pid, path, timeout=max(5.0, deadline - time.time()))
                 if info is not None and (not force or _mtime(path) != before):
                     info["alreadyRunning"] = False
                     info["injectedVia"] = mode  # "thread" | "pending" | "remote_exec"
@@ -261,6 +265,14 @@ def _inject(pid, timeout, force, cancelled):
                                      "in C code); the queued start was withdrawn" % (pid, timeout))
     finally:
         shutil.rmtree(private, ignore_errors=True)  # from now on a late boot does nothing
+
+
+def _progress(text):
+    try:
+        sys.stderr.write("workerlens: %s\n" % text)
+        sys.stderr.flush()
+    except Exception:
+        pass
 
 
 def _mtime(path):

@@ -61,12 +61,45 @@ def _proc_net_addr(addr):
     return "tcp", "%08X:%04X" % (struct.unpack("=I", socket.inet_aton(host))[0], port)
 
 
-def _peer_uid(local_addr, peer_addr):
-    """uid owning the peer's end of this loopback TCP connection, or None when it cannot be known.
+def _peer_uid_netlink(local_addr, peer_addr):
+    """uid of the peer's socket by an exact sock_diag lookup of its 4-tuple (NETLINK_SOCK_DIAG), or None.
 
-    Only the ESTABLISHED row whose local end is the peer's (address, port) and whose remote end is
-    ours counts: TIME_WAIT rows (shown as uid 0), half-closed rows and rows that merely share a
-    port are ignored, and two candidate rows (impossible for one live 4-tuple) mean "unknown"."""
+    One kernel lookup, so unlike reading /proc/net/tcp it cannot miss the row while the table
+    changes. The answer also says the socket's state: only ESTABLISHED counts."""
+    v6 = ":" in peer_addr[0]
+    family = socket.AF_INET6 if v6 else socket.AF_INET
+
+    def raw(host):
+        b = socket.inet_pton(family, host)
+        return b + b"\0" * (16 - len(b))
+    # inet_diag_req_v2: family, protocol, ext, pad, states; inet_diag_sockid: sport, dport (big
+    # endian), src[16], dst[16], if, cookie[2] (INET_DIAG_NOCOOKIE)
+    sockid = struct.pack("!HH", peer_addr[1], local_addr[1]) + raw(peer_addr[0]) + raw(local_addr[0]) + \
+        struct.pack("=III", 0, 0xFFFFFFFF, 0xFFFFFFFF)
+    req = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, 1 << 1) + sockid
+    msg = struct.pack("=IHHII", 16 + len(req), 20, 1, 1, 0) + req  # SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 4)  # NETLINK_SOCK_DIAG
+    try:
+        s.settimeout(1.0)
+        s.sendto(msg, (0, 0))
+        data = s.recv(8192)
+    finally:
+        s.close()
+    if len(data) < 16 + 72:
+        return None
+    _length, mtype = struct.unpack_from("=IH", data, 0)
+    if mtype != 20:  # NLMSG_ERROR (2): no such socket, or sock_diag unavailable
+        return None
+    state = data[17]
+    if state != 1:  # TCP_ESTABLISHED
+        return None
+    sport, dport = struct.unpack_from("!HH", data, 20)
+    if (sport, dport) != (peer_addr[1], local_addr[1]):
+        return None
+    return struct.unpack_from("=I", data, 16 + 64)[0]
+
+
+def _peer_uid_proc(local_addr, peer_addr):
     table, want_local = _proc_net_addr(peer_addr)
     _t, want_remote = _proc_net_addr(local_addr)
     uids = []
@@ -80,6 +113,26 @@ def _peer_uid(local_addr, peer_addr):
     except (OSError, StopIteration, ValueError):
         return None
     return uids[0] if len(uids) == 1 else None
+
+
+def _peer_uid(local_addr, peer_addr):
+    """uid owning the peer's end of this loopback TCP connection, or None when it cannot be known.
+
+    Only the ESTABLISHED socket whose local end is the peer's (address, port) and whose remote end
+    is ours counts: TIME_WAIT sockets (shown as uid 0), half-closed ones and ones that merely share
+    a port are ignored. sock_diag first (exact); /proc/net/tcp{,6} where netlink is unavailable,
+    read up to three times (a read can skip a row while other connections come and go)."""
+    try:
+        uid = _peer_uid_netlink(local_addr, peer_addr)
+        if uid is not None:
+            return uid
+    except Exception:
+        pass
+    for _ in range(3):
+        uid = _peer_uid_proc(local_addr, peer_addr)
+        if uid is not None:
+            return uid
+    return None
 
 
 def _refuse_now(conn, status, message):
