@@ -1,5 +1,6 @@
 """Per-task bookkeeping: cheap for sub-millisecond tasks (RSS sampled within its time budget), every
 run measured for long tasks, and memSampledRuns says which (issue 11: the idle agent cost 15 %)."""
+import mmap
 import time
 import unittest
 
@@ -12,7 +13,10 @@ class TaskStatsTest(unittest.TestCase):
         keep = []
         for i in range(8):
             t.begin(i, "slow")
-            keep.append(b"\x01" * (1024 * 1024))  # touched pages: resident
+            m = mmap.mmap(-1, 1 << 20)  # fresh anonymous pages (malloc could reuse resident memory)
+            for off in range(0, 1 << 20, 4096):
+                m[off] = 1
+            keep.append(m)
             time.sleep(0.15)  # far above 200x the cost of two statm reads, even on a loaded machine
             t.end(i)
         s = t.result()["tasks"][0]

@@ -9,7 +9,8 @@ condvar's bookkeeping (issue 11). So this module:
   - saves its general registers and its whole XSAVE area, restores both byte for byte;
   - calls only functions that cannot block on a lock: mmap/mprotect, and either
       "thread":  on a thread stopped in a clean blocking syscall (read of a socket/pipe, poll, epoll,
-                 select, sleep, accept, wait...: not inside malloc, a condvar or the GIL hand-off),
+                 select, sleep, accept, wait...: not inside malloc) or waiting for the GIL (a futex
+                 in _PyRuntime: it holds no lock pthread_create needs; the condvar is not touched),
                  pthread_create() of a NEW native thread whose trampoline runs PyGILState_Ensure /
                  PyRun_SimpleString / PyGILState_Release. The new thread waits for the GIL like any
                  other thread; the interrupted one never touches it.
@@ -42,6 +43,7 @@ SIGSEGV, SIGTRAP, SIGSTOP = 11, 5, 19
 # rt_sigtimedwait, rt_sigsuspend, clock_nanosleep, epoll_wait, waitid, pselect6, ppoll, epoll_pwait,
 # accept4, epoll_pwait2
 CLEAN_SYSCALLS = {0, 19, 7, 23, 34, 35, 43, 45, 47, 61, 128, 130, 230, 232, 247, 270, 271, 281, 288, 441}
+FUTEX = 202
 READ_LIKE = {0, 19, 45, 47}  # the fd must be a socket/pipe/tty: a file read may come from inside dlopen
 
 
@@ -171,6 +173,26 @@ class Symbols(object):
             if n.startswith(("PyThread_acquire_lock", "PyThread_release_lock", "_PyEval_AddPendingCall",
                              "Py_AddPendingCall", "Py_MakePendingCalls")):
                 self.ranges.append((base + v, base + v + max(sz, 1), n))
+
+    def in_python_data(self, addr):
+        """addr lies in the interpreter's own static data (where _PyRuntime and its GIL live), or
+        in the anonymous .bss mapping right after it."""
+        spans = [(st, e) for st, e, _o, p in self.maps if p == self.python_file]
+        if not spans:
+            return False
+        lo, hi = min(st for st, _e in spans), max(e for _s, e in spans)
+        if lo <= addr < hi:
+            return True
+        try:
+            with open("/proc/%d/maps" % self.pid) as f:
+                for line in f:
+                    parts = line.split()
+                    start, end = (int(x, 16) for x in parts[0].split("-"))
+                    if start == hi and len(parts) < 6:
+                        return start <= addr < end
+        except OSError:
+            pass
+        return False
 
     def in_python_code(self, pc):
         """pc is inside the interpreter's own code and outside the pending-call lock functions."""
@@ -351,6 +373,11 @@ def queue_code(pid, code, modes=("thread", "pending"), attempts=40, on_step=None
         raise PtraceError("unsupported-platform", "injection needs Linux on x86-64 (this is %s)" % platform.machine())
     syms = Symbols(pid)
     data = code + b"\0"
+
+    def gil_wait(nr, uaddr):
+        # futex on the interpreter's own static data: waiting for the GIL (its condvar/mutex live in
+        # _PyRuntime) with nothing else held; pthread_create there touches neither (see the module doc)
+        return nr == FUTEX and syms.in_python_data(uaddr)
     last_seen = "no thread"
     for attempt in range(attempts):
         candidates = []
@@ -358,11 +385,13 @@ def queue_code(pid, code, modes=("thread", "pending"), attempts=40, on_step=None
             nr, arg0 = syscall_of(pid, tid)
             if nr is None:
                 continue
-            if "thread" in modes and nr >= 0 and clean_syscall(pid, nr, arg0):
+            # a new thread is the better way (it runs whatever the main thread does): for the first half
+            # of the tries wait for a thread in a clean syscall; then accept a pending call
+            if "thread" in modes and nr >= 0 and (clean_syscall(pid, nr, arg0) or gil_wait(nr, arg0)):
                 candidates.append((0, tid))
-            elif "pending" in modes and nr >= 0:
+            elif "pending" in modes and nr >= 0 and attempt >= attempts // 2:
                 candidates.append((1, tid))
-            elif "pending" in modes and attempt >= attempts // 2:
+            elif "pending" in modes and attempt >= 3 * attempts // 4:
                 candidates.append((2, tid))  # running Python: checked by pc once stopped
         for rank, tid in sorted(candidates):
             t = Stopped(pid, tid)
@@ -374,7 +403,7 @@ def queue_code(pid, code, modes=("thread", "pending"), attempts=40, on_step=None
                 raise
             try:
                 nr = t.syscall()
-                if rank == 0 and nr >= 0 and clean_syscall(pid, nr, t.saved.rdi):
+                if rank == 0 and nr >= 0 and (clean_syscall(pid, nr, t.saved.rdi) or gil_wait(nr, t.saved.rdi)):
                     mode = "thread"
                 elif rank >= 1 and "pending" in modes and (nr >= 0 or syms.in_python_code(t.pc)):
                     mode = "pending"
