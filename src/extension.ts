@@ -29,7 +29,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
   const heapWorkers = new HeapWorkers(context.extensionUri, log);
   context.subscriptions.push(heapWorkers, { dispose: releaseRetainerSnapshots });
   const sessions = new SessionManager(context.extensionUri, log, heapWorkers);
-  const workers = new WorkersView({ readDiscovery: () => listDiscoveryFiles(), attachedPids: () => sessions.attachedPids() }, log);
+  const workers = new WorkersView({ readDiscovery: () => listDiscoveryFiles(undefined, why => log.warn(why)), attachedPids: () => sessions.attachedPids() }, log);
   const heap = new HeapView(log, growthDetector);
   const status = new WorkerStatusBar();
   const workersTree = vscode.window.createTreeView('workerLens.workers', { treeDataProvider: workers, showCollapseAll: true });

@@ -34,6 +34,7 @@ class Agent(object):
         self.snapshot_mode = None
         self.heap_ids = None  # snapshot.IdMap, created on first snapshot
         self.discovery_path = None
+        self.discovery_error = None
         self.server = Server(self, host, port)
         self.methods = _methods(self)
 
@@ -51,7 +52,9 @@ class Agent(object):
     def write_discovery(self):
         try:
             self.discovery_path = discovery.write(self.discovery())
+            self.discovery_error = None
         except Exception as e:  # without a discovery file we still serve; say so once
+            self.discovery_error = str(e)
             _warn("could not write the discovery file: %s" % e)
 
     def update(self, role=None, process_name=None, worker_name=None, pool=None):
@@ -98,6 +101,12 @@ class Agent(object):
         with self._lock:
             if session in self._sessions:
                 self._sessions.remove(session)
+        self.listening_changed()
+
+    def listening_changed(self):
+        """Task events are built only while some session asked for them (Python.enable)."""
+        with self._lock:
+            self.tasks.emitting = any(s.python_events for s in self._sessions)
 
     def _task_event(self, event):
         with self._lock:
@@ -198,10 +207,12 @@ def _methods(agent):
 
     def enable_python(session, _p):
         session.python_events = True
+        agent.listening_changed()
         return {}
 
     def disable_python(session, _p):
         session.python_events = False
+        agent.listening_changed()
         return {}
 
     noop = lambda _s, _p: {}  # noqa: E731
@@ -230,7 +241,9 @@ _start_lock = originals().allocate_lock()
 
 def current():
     a = _state["agent"]
-    if a is not None and a.pid != os.getpid():
+    # with our at-fork hook installed a forked child has already dropped the inherited agent, so the
+    # per-task path needs no getpid() syscall; without it (no os.register_at_fork), compare pids
+    if a is not None and not _state["hooks"] and a.pid != os.getpid():
         return None
     return a
 
@@ -243,6 +256,32 @@ def _after_fork_child():
             a.abandon_after_fork()
         except Exception:
             pass
+
+
+def _fork_marker_before():
+    pass
+
+
+def _fork_marker_parent():
+    pass
+
+
+_hook_lists = []
+
+
+def fork_hook_lists():
+    """The interpreter's three os.register_at_fork lists (found once through our marker functions)."""
+    if not _hook_lists and _state["hooks"]:
+        wanted = (_fork_marker_before, _fork_marker_parent, _after_fork_child)
+        found = []
+        for marker in wanted:
+            for r in gc.get_referrers(marker):
+                if type(r) is list and any(x is marker for x in r) and not any(r is f for f in found):
+                    found.append(r)
+                    break
+        if len(found) == 3:
+            _hook_lists.extend(found)
+    return list(_hook_lists)
 
 
 def _at_exit():
@@ -273,7 +312,8 @@ def start(**kwargs):
             _state["hooks"] = True
             atexit.register(_at_exit)
             if hasattr(os, "register_at_fork"):
-                os.register_at_fork(after_in_child=_after_fork_child)
+                os.register_at_fork(before=_fork_marker_before, after_in_parent=_fork_marker_parent,
+                                    after_in_child=_after_fork_child)
         return a
 
 

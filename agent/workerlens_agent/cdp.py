@@ -1,6 +1,5 @@
 """CDP message handling for one WebSocket: parse, dispatch, reply; every failure becomes a CDP error."""
 import json
-import traceback
 
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
@@ -71,9 +70,10 @@ class Session(object):
         except CdpError as e:
             reply = {"id": msg_id, "error": {"code": e.code, "message": e.message}}
         except Exception as e:  # a bug in a handler must not cost the connection
+            # the kind of failure only: a traceback or an exception's text can carry file paths
+            # and values from the worker's heap
             reply = {"id": msg_id, "error": {"code": INTERNAL_ERROR,
-                                              "message": "%s: %s" % (type(e).__name__, e),
-                                              "data": traceback.format_exc(limit=5)}}
+                                              "message": "internal error (%s)" % type(e).__name__}}
         if reply.get("id") is None:
             reply.pop("id", None)
         self.conn.send_json(reply)

@@ -43,9 +43,22 @@ def _start(role, process_name=None):
         return None
 
 
+_agent_state = []
+
+
 def _current():
-    from . import agent
-    return agent.current()
+    """The process's agent, per task: no import, no getpid(). A forked child never sees its parent's
+    agent here: the agent's os.register_at_fork hook clears it in the child; without that hook
+    (no register_at_fork) agent.current() compares pids."""
+    if not _agent_state:
+        from . import agent
+        _agent_state.append(agent._state if agent._state["hooks"] or not hasattr(os, "register_at_fork") else None)
+        _agent_state.append(agent)
+    st = _agent_state[0]
+    if st is not None and st["hooks"]:
+        return st["agent"]
+    _agent_state[0] = None
+    return _agent_state[1].current()
 
 
 def _billiard_name():
@@ -115,7 +128,7 @@ def _on_postrun(task_id=None, state=None, **_kw):
     a = _current()
     if a is not None:
         try:
-            a.tasks.end(task_id, failed=state not in (None, "SUCCESS"))
+            a.tasks.end(task_id, state is not None and state != "SUCCESS")
         except Exception:
             pass
 

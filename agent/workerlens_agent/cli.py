@@ -17,6 +17,22 @@ USAGE = """usage:
 """
 
 
+def _stop_on_sigterm(agent):
+    """SIGTERM's default action skips atexit: remove the discovery file first, then die of SIGTERM as
+    before (same exit status). A handler the script installs later replaces this one."""
+    import signal
+
+    def on_term(signum, _frame):
+        try:
+            agent.stop()
+        finally:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, on_term)
+
+
 def _run(args):
     if not args:
         sys.stderr.write("workerlens: run needs a script: python -m workerlens_agent run SCRIPT [ARGS]\n")
@@ -28,6 +44,7 @@ def _run(args):
             return 2
         sys.argv = [args[1]] + args[2:]
         agent.start(role="process")
+        _stop_on_sigterm(agent)
         runpy.run_module(args[1], run_name="__main__", alter_sys=True)
         return 0
     script = args[0]
@@ -37,6 +54,7 @@ def _run(args):
     sys.argv = list(args)
     sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
     agent.start(role="process", process_name=os.path.basename(script))
+    _stop_on_sigterm(agent)
     runpy.run_path(script, run_name="__main__")
     return 0
 

@@ -75,6 +75,9 @@ class CdpClient(object):
             op, data = self.read_frame()
             if op == ws.OP_CLOSE:
                 raise ConnectionError("agent closed the connection")
+            if op == ws.OP_PING:
+                self.send_frame(ws.OP_PONG, data)
+                continue
             if op != ws.OP_TEXT:
                 continue
             msg = json.loads(data.decode("utf-8"))

@@ -13,7 +13,7 @@ import weakref
 from array import array
 from bisect import bisect_left as _bisect_left
 
-from .safe import SizeOf, flags_of, mro_of, qualname, typedict_of
+from .safe import SizeOf, flags_of, mro_of, own_attr, qualname, typedict_of
 
 # V8 node types (index into meta.node_types[0]) and edge types (meta.edge_types[0])
 NODE_TYPES = ["hidden", "array", "string", "object", "code", "closure", "regexp", "number", "native",
@@ -77,12 +77,63 @@ def _has(mro, klass):
     return False
 
 
+_NoneType = type(None)
+_EllipsisType = type(Ellipsis)
+CO_OPTIMIZED = 0x1
+
+
+_module_dict = types.ModuleType.__dict__["__dict__"].__get__
+_obj_getattr = object.__getattribute__
+
+
+def _thread_names():
+    """ident -> name from threading's table. A Thread subclass may make `name`/`ident` properties:
+    read `_name` with object.__getattribute__, and only when no class in its MRO defines `_name`."""
+    out = {}
+    mod = sys.modules.get("threading")
+    if mod is None or type(mod) is not types.ModuleType:
+        return out
+    active = dict.get(_module_dict(mod), "_active")
+    if type(active) is not dict:
+        return out
+    for ident, th in _items(active):
+        name = None
+        try:
+            if own_attr(type(th), "_name") is None:
+                name = _obj_getattr(th, "_name")
+        except Exception:
+            name = None
+        if type(ident) is int:
+            out[ident] = name if type(name) is str else "thread-%d" % ident
+    return out
+
+
+def _frame_locals(f):
+    """A plain-dict copy of a frame's locals without user code, or None.
+
+    Functions: f_locals is a fresh dict (<= 3.12) or a C proxy (3.13). Other frames (module level,
+    exec(), class bodies) may have a user mapping as locals: never iterate it, and skip frames whose
+    f_locals getter would write cells into that mapping. The mapping stays reachable as an object."""
+    code = f.f_code
+    if not code.co_flags & CO_OPTIMIZED:
+        if code.co_cellvars or code.co_freevars:
+            return None
+        loc = f.f_locals
+        return dict.copy(loc) if type(loc) is dict else None
+    loc = f.f_locals
+    if type(loc) is dict:
+        return dict.copy(loc)
+    return dict(loc) if not flags_of(type(loc)) & HEAPTYPE else None  # a C proxy (3.13): no user code
+
+
 def _kind_of(t):
     if t is dict:
         return K_DICT
     if t is list or t is tuple:
         return K_SEQ
-    if t in (str, int, float, bool, bytes, complex, type(None)) or t is type(Ellipsis):
+    # identity only: `t in (str, ...)` would call a metaclass's __eq__ (issue 11)
+    if t is str or t is int or t is float or t is bool or t is bytes or t is complex or t is _NoneType \
+            or t is _EllipsisType:
         return K_ATOM
     if t is set or t is frozenset:
         return K_SET
@@ -173,25 +224,22 @@ class Graph(object):
 
 def capture_threads(agent_idents):
     """In the live process: [(thread name, [(function, locals dict copy)...innermost first])]."""
-    import threading
-    names = {}
     try:
-        for th in list(threading._active.values()):
-            names[th.ident] = th.name
+        names = _thread_names()
     except Exception:
-        pass
+        names = {}
     out = []
-    for ident, frame in sys._current_frames().items():
+    for ident, frame in _dict_items(sys._current_frames()):
         if ident in agent_idents:
             continue
         frames = []
         f = frame
         while f is not None and len(frames) < 200:
             try:
-                local_vars = dict(f.f_locals)
+                local_vars = _frame_locals(f)
             except Exception:
-                local_vars = {}
-            frames.append((f.f_code.co_name, local_vars))
+                local_vars = None
+            frames.append((f.f_code.co_name, local_vars if local_vars is not None else {}))
             f = f.f_back
         out.append((names.get(ident, "thread-%d" % ident), frames))
     return out

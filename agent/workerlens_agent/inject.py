@@ -1,37 +1,43 @@
 """`python -m workerlens_agent inject PID [--timeout S] [--json] [--force]`: start the agent in a
 running CPython that has never heard of us, then print its discovery JSON (one line).
 
-Method (measured in shared/recipes/inject_auto.sh): gdb attaches and asks PyGILState_Check() in
-the thread it stopped. If that thread does not hold the GIL (idle, e.g. blocked in read()), run
-the payload right there: PyGILState_Ensure + PyRun_SimpleString + Release. If it holds it (busy in
-the interpreter), queue Py_AddPendingCall(PyRun_SimpleString, copy) so the main thread runs it at
-the next safe point after gdb detaches. The payload string is copied into PyMem_RawMalloc'd memory
-written by gdb itself (no libc symbols needed), never raises (try/except around everything: a
-pending call that fails would surface as a SystemError in the host), and execs in its own namespace.
+Method (ptrace_inject.py holds the details and the reasons): stop one thread with ptrace, call only
+functions that cannot block (mmap, then pthread_create of a fresh native thread whose trampoline
+takes the GIL like any thread, or Py_AddPendingCall so the main thread runs the code at its next
+eval-breaker check), restore the thread's registers exactly and let it go. No interrupted thread
+ever waits for the GIL, so a timeout or a cancel never leaves the worker mid-call; the boot code
+does nothing once the injector has given up (its private directory is gone).
 Python >= 3.14: sys.remote_exec(pid, file) run by the target's own interpreter binary.
 """
+import errno
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import signal
 import tempfile
+import threading
 import time
 
-from . import client
+from . import client, discovery, ptrace_inject
 
 AGENT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 HINTS = {
-    "no-gdb": "install gdb (Debian/Ubuntu: apt-get install gdb), or start the worker with --workerlens / WORKERLENS=1",
+    "unsupported-platform": "injection works on x86-64 Linux; start the worker with --workerlens / WORKERLENS=1",
     "ptrace-denied": ("run the injector as the same user as the target (or root); on Ubuntu allow attaching "
                       "to non-children with `sudo sysctl kernel.yama.ptrace_scope=0`; in a container add "
                       "--cap-add=SYS_PTRACE; or start the worker with --workerlens"),
     "not-python": "pick the PID of a CPython process (the Celery main process or a ForkPoolWorker child)",
     "unsupported-version": "the agent needs CPython 3.8 or newer; start the worker with a newer Python",
-    "timeout": ("the target did not run the payload in time: a busy main thread stuck in C code runs it only "
-                "when it returns to Python; retry with a longer --timeout or start the worker with --workerlens"),
+    "timeout": ("a thread of the worker held the GIL in C code for the whole time; nothing was left behind: "
+                "try again (perhaps with a longer --timeout) or start the worker with --workerlens"),
+    "busy": "the worker's threads are busy in C; try again or start it with --workerlens",
+    "cancelled": "nothing was left behind in the worker; run the command again to retry",
+    "untrusted-discovery": ("another user may have planted it: remove it (or have root remove it) and retry; "
+                            "the agent only ever creates it with mode 0700 for its own user"),
     "not-found": "check the PID (ps -ef | grep celery); the process may have exited",
     "failed": "see the message; start the worker with --workerlens as a fallback",
 }
@@ -66,20 +72,25 @@ def target_discovery_path(pid):
                 runtime = item.split(b"=", 1)[1].decode("utf-8", "replace")
     except OSError:
         pass
-    if runtime and os.path.isdir(runtime):
+    if runtime and discovery.untrusted_reason(runtime, target_uid(pid), True) is None and os.path.isdir(runtime):
         return os.path.join(runtime, "workerlens", "%d.json" % pid)
     return "/tmp/workerlens-%d/%d.json" % (target_uid(pid), pid)
 
 
-def running_agent(pid, path=None):
+def running_agent(pid, path=None, timeout=5.0):
     """The target's discovery dict if its agent is up and answers as that pid, else None."""
     path = path or target_discovery_path(pid)
+    uid = target_uid(pid)
+    for p, is_dir in ((os.path.dirname(path), True), (path, False)):
+        why = discovery.untrusted_reason(p, uid, is_dir)
+        if why:
+            raise InjectError("untrusted-discovery", why)
     try:
         info = json.loads(_read(path))
     except (OSError, ValueError):
         return None
     try:
-        c = client.connect(info, timeout=5)
+        c = client.connect(info, timeout=timeout)
         try:
             if c.call("Python.getProcessInfo").get("pid") != pid:
                 return None
@@ -105,64 +116,19 @@ def python_version(pid):
     return int(m.group(1)), int(m.group(2)), exe, "libpython" in maps
 
 
-# -- gdb ----------------------------------------------------------------------------------------
-def _gdb_string(text):
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def gdb_commands(code, shared_lib):
-    n = len(code.encode("utf-8")) + 1
-    lines = ["set pagination off", "set confirm off"]
-    if shared_lib:
-        lines.append("sharedlibrary libpython3")
-    lines += [
-        "set $held = (int)PyGILState_Check()",
-        "set $s = (char*)PyMem_RawMalloc(%d)" % n,
-        "set {char[%d]}$s = %s" % (n, _gdb_string(code)),
-        "if $held == 0",
-        "  set $g = (int)PyGILState_Ensure()",
-        "  set $rc = (int)PyRun_SimpleString($s)",
-        "  call (void)PyGILState_Release($g)",
-        '  printf "WLMODE=direct rc=%d\\n", $rc',
-        "else",
-        "  set $rc = (int)Py_AddPendingCall((void*)&PyRun_SimpleString, (void*)$s)",
-        '  printf "WLMODE=pending rc=%d\\n", $rc',
-        "end",
-        "detach",
-        "quit",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def run_gdb(pid, code, shared_lib, timeout):
-    gdb = shutil.which("gdb")
-    if not gdb:
-        raise InjectError("no-gdb", "gdb is not installed")
-    fd, cmds = tempfile.mkstemp(prefix="workerlens-gdb-", suffix=".gdb")
+# -- ptrace ---------------------------------------------------------------------------------------
+def run_ptrace(pid, code):
+    """Queues `code` in pid; returns "thread" or "pending" (how it will run). Raises InjectError."""
     try:
-        os.write(fd, gdb_commands(code, shared_lib).encode("utf-8"))
-        os.close(fd)
-        try:
-            out = subprocess.run(
-                [gdb, "-q", "-nx", "-batch", "-iex", "set auto-solib-add off", "-iex", "set auto-load off",
-                 "-iex", "set libthread-db-search-path /nonexistent", "-p", str(pid), "-x", cmds],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                timeout=timeout).stdout.decode("utf-8", "replace")
-        except subprocess.TimeoutExpired:
-            raise InjectError("timeout", "gdb did not finish within %.0fs" % timeout)
-    finally:
-        os.unlink(cmds)
-    m = re.search(r"WLMODE=(\w+) rc=(-?\d+)", out)
-    if m and m.group(2) == "0":
-        return m.group(1)
-    if "Operation not permitted" in out or "ptrace:" in out and "not permitted" in out.lower():
-        raise InjectError("ptrace-denied", "ptrace is not permitted on process %d" % pid)
-    if "No such process" in out:
-        raise InjectError("not-found", "no process %d" % pid)
-    if "No symbol" in out:
-        raise InjectError("not-python", "process %d has no CPython C-API symbols gdb can call" % pid)
-    last = [line for line in out.splitlines() if line.strip()][-3:]
-    raise InjectError("failed", "gdb injection failed: %s" % " | ".join(last)[:500])
+        return ptrace_inject.queue_code(pid, code.encode("utf-8"))
+    except ptrace_inject.PtraceError as e:
+        raise InjectError(e.code, e.message)
+    except OSError as e:
+        if e.errno == errno.ESRCH:
+            raise InjectError("not-found", "process %d exited" % pid)
+        if e.errno in (errno.EPERM, errno.EACCES):
+            raise InjectError("ptrace-denied", "not allowed to write into process %d: %s" % (pid, e.strerror))
+        raise InjectError("failed", "ptrace failed: %s" % e)
 
 
 def run_remote_exec(pid, exe, script, timeout):
@@ -181,7 +147,72 @@ def run_remote_exec(pid, exe, script, timeout):
 
 
 # -- the whole injection ------------------------------------------------------------------------
+# What runs in the target (PyRun_SimpleString, in a new thread or as a pending call). It never
+# raises, keeps out of __main__'s namespace, and does nothing once the injector has removed its
+# private directory (timeout, cancel): a late run of an abandoned injection leaves no agent behind.
+_BOOT = """\
+import os, stat, sys
+try:
+    st = os.lstat(%(dir)r)
+except OSError:
+    st = None
+if st is not None and stat.S_ISDIR(st.st_mode) and st.st_uid == %(uid)d:
+    if %(agent)r not in sys.path:
+        sys.path.append(%(agent)r)
+    from workerlens_agent.inject_payload import main_wrapper
+    main_wrapper(%(agent)r, os.path.join(%(dir)r, "err"), %(force)r)
+"""
+
+
+def boot_code(private_dir, uid, force):
+    inner = _BOOT % {"dir": private_dir, "uid": uid, "agent": AGENT_DIR, "force": bool(force)}
+    return ("try:\n    exec(compile(%r, '<workerlens-inject>', 'exec'), {'__name__': '__workerlens_inject__'})\n"
+            "except BaseException:\n    pass\n" % inner)
+
+
+def _private_dir(owner_uid):
+    """A fresh directory only the target's user can write in: the target reports errors there."""
+    d = tempfile.mkdtemp(prefix="workerlens-inject-")
+    uid = os.getuid()
+    if owner_uid != uid:
+        try:
+            os.chown(d, owner_uid, -1)
+            uid = owner_uid
+        except OSError:
+            os.chmod(d, 0o711)  # the target can still see it exists; it just cannot report errors
+    return d, uid
+
+
+class _Cancel(object):
+    """SIGTERM/SIGINT to the injector (the UI's Cancel) stops it at a safe point, like a timeout."""
+
+    def __init__(self):
+        self.flag = False
+        self._old = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._old[sig] = signal.signal(sig, self._on)
+        return self
+
+    def _on(self, *_a):
+        self.flag = True
+
+    def __exit__(self, *_a):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+    def __call__(self):
+        return self.flag
+
+
 def inject(pid, timeout=30.0, force=False):
+    with _Cancel() as cancelled:
+        return _inject(pid, timeout, force, cancelled)
+
+
+def _inject(pid, timeout, force, cancelled):
     t0 = time.time()
     deadline = t0 + timeout
     if not os.path.exists("/proc/%d" % pid):
@@ -197,38 +228,51 @@ def inject(pid, timeout=30.0, force=False):
             return info
     if (major, minor) < (3, 8):
         raise InjectError("unsupported-version", "process %d runs Python %d.%d" % (pid, major, minor))
-    fd, payload = tempfile.mkstemp(prefix="workerlens-inject-", suffix=".py")
-    err_path = payload + ".err"
-    os.write(fd, ("from workerlens_agent.inject_payload import main_wrapper\n"
-                  "main_wrapper(%r, %r, %r)\n" % (AGENT_DIR, err_path, bool(force))).encode("utf-8"))
-    os.close(fd)
-    os.chmod(payload, 0o644)  # the target may run as another user (root injecting)
-    # the wrapper that PyRun_SimpleString runs: must never raise, runs in its own namespace
-    code = ("try:\n    import sys as _wl_sys\n    _wl_sys.path.append(%r) if %r not in _wl_sys.path else None\n"
-            "    exec(compile(open(%r).read(), %r, 'exec'), {'__name__': '__workerlens_inject__'})\n"
-            "except BaseException:\n    pass\n" % (AGENT_DIR, AGENT_DIR, payload, payload))
+    private, uid = _private_dir(target_uid(pid))
+    err_path = os.path.join(private, "err")
     before = _mtime(path)
+    mode = None
     try:
         if (major, minor) >= (3, 14):
-            run_remote_exec(pid, exe, payload, max(1.0, deadline - time.time()))
+            script = os.path.join(private, "boot.py")
+            with open(script, "w") as f:
+                f.write(boot_code(private, uid, force))
+            os.chmod(script, 0o644)
+            mode = run_remote_exec(pid, exe, script, max(1.0, deadline - time.time()))
         else:
-            run_gdb(pid, code, shared, max(1.0, deadline - time.time()))
-        while time.time() < deadline:
+            mode = run_ptrace(pid, boot_code(private, uid, force))
+            _progress("queued the agent's start in process %d (%s); waiting for it to come up" % (
+                pid, "a new thread that waits for the GIL" if mode == "thread" else "a pending call for the main thread"))
+        while time.time() < deadline and not cancelled():
             if os.path.exists(err_path):
                 raise InjectError("failed", "the agent failed to start in %d: %s" % (pid, _read(err_path)[:500]))
             if _mtime(path) != before or force is False:
-                info = running_agent(pid, path)
+                # the new agent answers only when its threads get the GIL: under a GIL-hogging thread
+                # that takes as long as the hog, so wait for the answer up to the deadline
+                info = running_agent(pid, path, timeout=max(5.0, deadline - time.time()))
                 if info is not None and (not force or _mtime(path) != before):
                     info["alreadyRunning"] = False
+                    info["injectedVia"] = mode  # "thread" | "pending" | "remote_exec"
                     return info
             time.sleep(0.05)
-        raise InjectError("timeout", "the agent did not come up in process %d within %.0fs" % (pid, timeout))
+        if cancelled():
+            raise InjectError("cancelled", "cancelled before the agent started in process %d; the queued start was "
+                                           "withdrawn" % pid)
+        if mode == "pending":
+            raise InjectError("busy", "the main thread of process %d did not return to Python within %.0fs; the queued "
+                                      "start was withdrawn: the worker's threads are busy in C" % (pid, timeout))
+        raise InjectError("timeout", "the agent did not come up in process %d within %.0fs (a thread holds the GIL "
+                                     "in C code); the queued start was withdrawn" % (pid, timeout))
     finally:
-        for p in (payload, err_path):
-            try:
-                os.unlink(p)
-            except OSError:
-                pass
+        shutil.rmtree(private, ignore_errors=True)  # from now on a late boot does nothing
+
+
+def _progress(text):
+    try:
+        sys.stderr.write("workerlens: %s\n" % text)
+        sys.stderr.flush()
+    except Exception:
+        pass
 
 
 def _mtime(path):

@@ -1,7 +1,7 @@
 """Runs inside the target after injection (gdb or sys.remote_exec): start the agent, marked injected.
 
-Called from a wrapper that catches everything, in the target's main thread (pending call) or in the
-thread gdb interrupted (GIL taken with PyGILState_Ensure). Must be quick: it only starts threads.
+Called from a wrapper that catches everything, in the target's main thread (pending call) or in a
+fresh native thread the injector created (GIL taken with PyGILState_Ensure). Must be quick: it only starts threads.
 """
 import os
 import sys
@@ -73,6 +73,8 @@ def main_wrapper(agent_dir, err_path, force):
         if agent_dir not in sys.path:
             sys.path.append(agent_dir)  # appended: never shadow the host's own modules
         a = run(force=force)
+        if a.discovery_error:  # e.g. a full disk: say so instead of letting the injector time out
+            raise OSError("could not write the discovery file: %s" % a.discovery_error)
         log = os.environ.get("WORKERLENS_DEBUG_LOG")
         if log:  # diagnostics for the injection tests: one line per payload execution
             import threading
@@ -80,8 +82,11 @@ def main_wrapper(agent_dir, err_path, force):
                 f.write("%.6f thread=%s port=%s token=%s\n" % (__import__("time").time(), threading.current_thread().name,
                                                               a.server.port, a.token))
     except BaseException as e:  # noqa: B902 - nothing may escape into the host
-        try:
-            with open(err_path, "w") as f:
-                f.write("%s: %s" % (type(e).__name__, e))
+        try:  # O_EXCL|O_NOFOLLOW: never write through a link someone planted
+            fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            try:
+                os.write(fd, ("%s: %s" % (type(e).__name__, e)).encode("utf-8", "replace"))
+            finally:
+                os.close(fd)
         except BaseException:
             pass

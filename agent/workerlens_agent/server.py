@@ -7,15 +7,22 @@ import hmac
 import json
 import os
 import socket
+import struct
 import sys
+import time
 
 from . import websocket as ws
 from ._compat import originals
 
 MAX_HEADER_BYTES = 16 * 1024
 MAX_MESSAGE_BYTES = 1024 * 1024  # CDP requests are small; anything bigger is refused (close 1009)
-MAX_CONNECTIONS = 32
-HANDSHAKE_TIMEOUT = 10.0
+# Other users' connections are refused at accept() (never a thread, never a slot). Among the
+# owner's: HTTP requests / handshakes in progress and WebSocket sessions are counted apart, so a
+# pile of half-sent requests cannot keep the UI out, and neither kind waits forever.
+MAX_PENDING = 16
+MAX_SESSIONS = 16
+HANDSHAKE_TIMEOUT = 5.0  # for the whole request, however slowly it drips in
+PING_AFTER = float(os.environ.get("WORKERLENS_PING_AFTER") or 60.0)  # a silent WebSocket gets a ping; no answer within PING_AFTER more: closed
 
 
 def is_loopback_host(value):
@@ -43,21 +50,110 @@ def is_loopback_host(value):
     return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() and int(p) < 256 for p in parts)
 
 
-def _peer_uid(local_port, peer_port):
-    """uid owning the peer's end of a loopback TCP connection (Linux /proc/net/tcp*), or None."""
-    want_local = ":%04X" % peer_port
-    want_remote = ":%04X" % local_port
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                next(f)
-                for line in f:
-                    cols = line.split()
-                    if cols[1].endswith(want_local) and cols[2].endswith(want_remote):
-                        return int(cols[7])
-        except (OSError, StopIteration, ValueError, IndexError):
-            continue
+def _proc_net_addr(addr):
+    """A socket address as /proc/net/tcp{,6} prints it: host bytes as native-endian 32-bit words, port."""
+    host, port = addr[0], addr[1]
+    if ":" in host:
+        raw = socket.inet_pton(socket.AF_INET6, host)
+        words = struct.unpack("=4I", raw)
+        text = "".join("%08X" % w for w in words)
+        return "tcp6", "%s:%04X" % (text, port)
+    return "tcp", "%08X:%04X" % (struct.unpack("=I", socket.inet_aton(host))[0], port)
+
+
+def _peer_uid_netlink(local_addr, peer_addr):
+    """uid of the peer's socket by an exact sock_diag lookup of its 4-tuple (NETLINK_SOCK_DIAG), or None.
+
+    One kernel lookup, so unlike reading /proc/net/tcp it cannot miss the row while the table
+    changes. The answer also says the socket's state: only ESTABLISHED counts."""
+    v6 = ":" in peer_addr[0]
+    family = socket.AF_INET6 if v6 else socket.AF_INET
+
+    def raw(host):
+        b = socket.inet_pton(family, host)
+        return b + b"\0" * (16 - len(b))
+    # inet_diag_req_v2: family, protocol, ext, pad, states; inet_diag_sockid: sport, dport (big
+    # endian), src[16], dst[16], if, cookie[2] (INET_DIAG_NOCOOKIE)
+    sockid = struct.pack("!HH", peer_addr[1], local_addr[1]) + raw(peer_addr[0]) + raw(local_addr[0]) + \
+        struct.pack("=III", 0, 0xFFFFFFFF, 0xFFFFFFFF)
+    req = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, 1 << 1) + sockid
+    msg = struct.pack("=IHHII", 16 + len(req), 20, 1, 1, 0) + req  # SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 4)  # NETLINK_SOCK_DIAG
+    try:
+        s.settimeout(1.0)
+        s.sendto(msg, (0, 0))
+        data = s.recv(8192)
+    finally:
+        s.close()
+    if len(data) < 16 + 72:
+        return None
+    _length, mtype = struct.unpack_from("=IH", data, 0)
+    if mtype != 20:  # NLMSG_ERROR (2): no such socket, or sock_diag unavailable
+        return None
+    state = data[17]
+    if state != 1:  # TCP_ESTABLISHED
+        return None
+    sport, dport = struct.unpack_from("!HH", data, 20)
+    if (sport, dport) != (peer_addr[1], local_addr[1]):
+        return None
+    return struct.unpack_from("=I", data, 16 + 64)[0]
+
+
+def _peer_uid_proc(local_addr, peer_addr):
+    table, want_local = _proc_net_addr(peer_addr)
+    _t, want_remote = _proc_net_addr(local_addr)
+    uids = []
+    try:
+        with open("/proc/net/" + table) as f:
+            next(f)
+            for line in f:
+                cols = line.split()
+                if len(cols) > 7 and cols[3] == "01" and cols[1] == want_local and cols[2] == want_remote:
+                    uids.append(int(cols[7]))
+    except (OSError, StopIteration, ValueError):
+        return None
+    return uids[0] if len(uids) == 1 else None
+
+
+def _peer_uid(local_addr, peer_addr):
+    """uid owning the peer's end of this loopback TCP connection, or None when it cannot be known.
+
+    Only the ESTABLISHED socket whose local end is the peer's (address, port) and whose remote end
+    is ours counts: TIME_WAIT sockets (shown as uid 0), half-closed ones and ones that merely share
+    a port are ignored. sock_diag first (exact); /proc/net/tcp{,6} where netlink is unavailable,
+    read up to three times (a read can skip a row while other connections come and go)."""
+    try:
+        uid = _peer_uid_netlink(local_addr, peer_addr)
+        if uid is not None:
+            return uid
+    except Exception:
+        pass
+    for _ in range(3):
+        uid = _peer_uid_proc(local_addr, peer_addr)
+        if uid is not None:
+            return uid
     return None
+
+
+def _refuse_now(conn, status, message):
+    """From the accept loop: a short answer without a thread; a peer that does not read loses it."""
+    try:
+        conn.settimeout(0.2)
+        body = json.dumps({"error": message}).encode("utf-8")
+        conn.sendall(("HTTP/1.1 %d %s\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: %d\r\n"
+                      "Connection: close\r\n\r\n" % (status, "Forbidden" if status == 403 else "Service Unavailable",
+                                                        len(body))).encode("latin-1") + body)
+    except Exception:
+        pass
+    try:  # read what already arrived so close() sends FIN, not a reset that loses the answer
+        conn.setblocking(False)
+        conn.recv(MAX_HEADER_BYTES)
+    except Exception:
+        pass
+    try:
+        conn.close()
+    except Exception:
+        pass
 
 
 class HttpError(Exception):
@@ -73,12 +169,22 @@ class Connection(object):
         self.sock = sock
         self.send_lock = originals().allocate_lock()
         self.closed = False
+        self.is_session = False
+        self._pinged = False
 
     # -- raw I/O -------------------------------------------------------------------------------
     def recv_exact(self, n):
         chunks = []
         while n > 0:
-            data = self.sock.recv(min(n, 1 << 20))
+            try:
+                data = self.sock.recv(min(n, 1 << 20))
+            except socket.timeout:
+                if self._pinged:
+                    raise ws.WebSocketClosed(1006, "no answer to a ping")
+                self._pinged = True
+                self.send_raw(ws.encode_frame(ws.OP_PING, b"wl"))
+                continue
+            self._pinged = False
             if not data:
                 raise ws.WebSocketClosed(1006, "connection lost")
             chunks.append(data)
@@ -117,9 +223,14 @@ class Connection(object):
     # -- HTTP ----------------------------------------------------------------------------------
     def read_request(self):
         buf = b""
+        deadline = time.monotonic() + HANDSHAKE_TIMEOUT
         while b"\r\n\r\n" not in buf:
             if len(buf) > MAX_HEADER_BYTES:
                 raise HttpError(431, "request header too large")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("request not complete within %.0fs" % HANDSHAKE_TIMEOUT)
+            self.sock.settimeout(left)
             data = self.sock.recv(4096)
             if not data:
                 raise HttpError(400, "connection closed during request")
@@ -168,7 +279,6 @@ class Connection(object):
 
     def _serve(self):
         agent = self.server.agent
-        self.sock.settimeout(HANDSHAKE_TIMEOUT)
         try:
             method, target, headers, rest = self.read_request()
         except HttpError as e:
@@ -179,8 +289,6 @@ class Connection(object):
             return self.refuse(403, "Host header must name loopback (localhost, 127.0.0.1, [::1])")
         if headers.get("origin"):
             return self.refuse(403, "browser origins are refused")
-        if not self.server.peer_allowed(self.sock):
-            return self.refuse(403, "the connecting process belongs to another user")
         if method != "GET":
             return self.refuse(405, "only GET is served")
         path = target.split("?", 1)[0]
@@ -194,12 +302,14 @@ class Connection(object):
             if not hmac.compare_digest(path.encode("utf-8", "replace"), ("/" + agent.token).encode("ascii")):
                 return self.refuse(403, "wrong token: read it from /json/list or the discovery file")
             key = headers.get("sec-websocket-key")
-            if not key or headers.get("sec-websocket-version") != "13":
-                return self.refuse(400, "bad WebSocket handshake (need Sec-WebSocket-Key, version 13)")
+            if not ws.valid_key(key) or headers.get("sec-websocket-version") != "13":
+                return self.refuse(400, "bad WebSocket handshake (need a base64 Sec-WebSocket-Key, version 13)")
+            if not self.server.promote(self):
+                return self.refuse(503, "too many WebSocket sessions (%d)" % MAX_SESSIONS)
             self.sock.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                                "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n"
                                % ws.accept_key(key)).encode("latin-1"))
-            self.sock.settimeout(None)
+            self.sock.settimeout(PING_AFTER)
             self._websocket(rest)
             return
         return self.refuse(404, "unknown path %s" % path[:100])
@@ -259,15 +369,15 @@ class Server(object):
         originals().start_new_thread(self._accept_loop, ())
 
     def peer_allowed(self, sock):
-        """Same user (or root) only: the token is readable by this user, the port by anyone local."""
+        """Same user (or root) only: the token is readable by this user, the port by anyone local.
+        Refused when the peer's uid cannot be established (fail closed)."""
         if not sys.platform.startswith("linux"):
             return True
         try:
-            peer = sock.getpeername()
-            uid = _peer_uid(self.port, peer[1])
+            uid = _peer_uid(sock.getsockname(), sock.getpeername())
         except Exception:
-            return True
-        return uid is None or uid == self._uid or uid == 0
+            return False
+        return uid is not None and (uid == self._uid or uid == 0)
 
     def _accept_loop(self):
         self.agent.register_thread()
@@ -303,14 +413,17 @@ class Server(object):
                     pass
                 return
             try:
+                if not self.peer_allowed(conn):
+                    _refuse_now(conn, 403, "the connecting process belongs to another user (or its owner is unknown)")
+                    continue
                 with self._lock:
-                    too_many = len(self._connections) >= MAX_CONNECTIONS
+                    pending = sum(1 for c in self._connections if not c.is_session)
+                    too_many = pending >= MAX_PENDING
                     c = Connection(self, conn)
                     if not too_many:
                         self._connections.add(c)
                 if too_many:
-                    c.respond(503, json.dumps({"error": "too many connections"}))
-                    c.close()
+                    _refuse_now(conn, 503, "too many requests in progress")
                     continue
                 originals().start_new_thread(self._run_connection, (c,))
             except Exception:
@@ -318,6 +431,14 @@ class Server(object):
                     conn.close()
                 except Exception:
                     pass
+
+    def promote(self, c):
+        """A request that authenticated becomes a session, counted apart (False: sessions are full)."""
+        with self._lock:
+            if sum(1 for x in self._connections if x.is_session) >= MAX_SESSIONS:
+                return False
+            c.is_session = True
+            return True
 
     def _run_connection(self, c):
         self.agent.register_thread()

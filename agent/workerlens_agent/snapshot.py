@@ -105,7 +105,21 @@ def _apply_ids(id_map, addrs, tags, next_id):
     id_map.next_id = max(id_map.next_id, next_id)
 
 
+_one_at_a_time = originals().allocate_lock()  # each fork child can hold a copy of the heap's worth
+
+
 def take(agent, session, report_progress=False):
+    from .cdp import CdpError
+    if not _one_at_a_time.acquire(False):
+        raise CdpError(-32000, "a heap snapshot is already being taken in this process (one at a time); "
+                               "try again when it has finished")
+    try:
+        return _take(agent, session, report_progress)
+    finally:
+        _one_at_a_time.release()
+
+
+def _take(agent, session, report_progress):
     if agent.heap_ids is None:
         agent.heap_ids = heapgraph.IdMap()
     threads = heapgraph.capture_threads(agent.agent_threads())
@@ -124,7 +138,8 @@ def take(agent, session, report_progress=False):
     o = originals()
     result = None
     if mode != "inprocess" and o.fork is not None:
-        result = _take_forked(agent, threads, progress, chunk, session.send_event_json)
+        result = _take_forked(agent, threads, progress, chunk, session.send_event_json,
+                              cancelled=lambda: session.disposed)
     if result is None:
         result = _take_in_process(agent, threads, progress, chunk)
     agent.snapshot_mode = result["mode"]
@@ -200,12 +215,37 @@ def _child(w, agent, threads):
             os._exit(1)
 
 
-def _take_forked(agent, threads, progress, chunk, raw_chunk=None):
-    o = originals()
+def fork_without_hooks():
+    """os.fork() without running os.register_at_fork hooks (user code) in the worker or the child.
+
+    The hook lists live in the interpreter; the agent registered one marker function in each of them
+    (agent.fork_hook_lists), so gc.get_referrers finds the lists themselves. They are emptied for the
+    few bytecodes around the fork (switch interval raised meanwhile, so no other thread's fork can
+    fall in between) and refilled in the parent. The child only walks memory and _exit()s: it needs
+    neither threading's nor logging's after-fork fix-ups."""
+    from . import agent as agent_mod
+    lists = agent_mod.fork_hook_lists()
+    saved = [lst[:] for lst in lists]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(100.0)
+    pid = -1
+    try:
+        for lst in lists:
+            del lst[:]
+        pid = originals().fork()
+    finally:
+        if pid != 0:
+            for lst, items in zip(lists, saved):
+                lst[:] = items
+            sys.setswitchinterval(interval)
+    return pid
+
+
+def _take_forked(agent, threads, progress, chunk, raw_chunk=None, cancelled=lambda: False):
     r, w = os.pipe()
     t0 = time.perf_counter()
     try:
-        pid = o.fork()
+        pid = fork_without_hooks()
     except OSError:
         os.close(r)
         os.close(w)
@@ -265,6 +305,13 @@ def _take_forked(agent, threads, progress, chunk, raw_chunk=None):
                         chunk(json.loads(payload.decode("ascii"))["params"]["chunk"])
                 elif tag == T_PROGRESS:
                     progress(*struct.unpack("!QQ", payload))
+                if cancelled():  # the client left or stopped reading (send timed out): stop the child now
+                    error = "cancelled: the client went away"
+                    try:
+                        os.kill(pid, 9)
+                    except OSError:
+                        pass
+                    break
                 elif tag == T_DONE:
                     done = True
                 elif tag == T_ERROR:
@@ -272,7 +319,7 @@ def _take_forked(agent, threads, progress, chunk, raw_chunk=None):
                     break
     finally:
         try:
-            o.waitpid(pid, 0)
+            originals().waitpid(pid, 0)  # always reaped, cancelled or not
         except Exception:
             pass
     del buf

@@ -23,6 +23,17 @@ class WebSocketClosed(Exception):
         self.reason = reason
 
 
+def valid_key(client_key):
+    """RFC 6455: the key is the base64 of 16 bytes (anything else gets a 400, never an exception)."""
+    if not client_key:
+        return False
+    try:
+        raw = base64.b64decode(client_key.strip().encode("ascii"), validate=True)
+    except (ValueError, UnicodeError):
+        return False
+    return len(raw) == 16
+
+
 def accept_key(client_key):
     digest = hashlib.sha1(client_key.strip().encode("ascii") + GUID).digest()
     return base64.b64encode(digest).decode("ascii")

@@ -1,4 +1,5 @@
-// Starts the agent inside a running Python process that was started without it, by spawning
+// Starts the agent inside a running Python process that was started without it (ptrace; see
+// agent/workerlens_agent/ptrace_inject.py), by spawning
 // `python3 -m workerlens_agent inject PID --json` with PYTHONPATH = the repository's agent/ folder.
 // Success: one JSON line on stdout (the DiscoveryFile). Failure: non-zero exit and
 // {"error":{"code","message","hint"}} on stdout. Progress lines on stderr go to onProgress.
@@ -11,7 +12,7 @@ import { parseDiscovery } from './discovery';
 export class InjectError extends Error {
   override name = 'InjectError';
   constructor(
-    /** The injector's code ("ptrace-denied", "no-gdb", "not-python", …) or ours: "cancelled", "timeout", "no-agent-folder", "no-python", "bad-output". */
+    /** The injector's code ("ptrace-denied", "busy", "not-python", …) or ours: "cancelled", "timeout", "no-agent-folder", "no-python", "bad-output". */
     readonly code: string,
     message: string,
     /** What the user can do about it, one sentence (may be empty). */
@@ -30,7 +31,7 @@ export interface InjectOptions {
   signal?: AbortSignal;
   /** One line per step the injector reports (stderr lines). */
   onProgress?: (message: string) => void;
-  /** Default 60 s (gdb attach under load can take several seconds). */
+  /** Default 60 s (the agent may wait for the GIL behind a long C call). */
   timeoutMs?: number;
 }
 
@@ -84,7 +85,8 @@ function runInjector(python: string, agentDir: string, opts: InjectOptions): Pro
     const stop = (code: string, message: string, hint: string) => {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
-        setTimeout(() => { if (child.exitCode === null) child.kill('SIGKILL'); }, 2000).unref();
+        // the injector stops at a safe point on SIGTERM (never inside a call into the worker); SIGKILL only as a last resort
+        setTimeout(() => { if (child.exitCode === null) child.kill('SIGKILL'); }, 15_000).unref();
       }
       finish(new InjectError(code, message, hint));
     };

@@ -8,7 +8,7 @@ import { objectCountsOfSnapshot } from '../model/snapshotCounts';
 import type { HeapSnapshot } from '../model/heapSnapshot';
 import { CdpClient } from './client';
 import { CdpError } from './errors';
-import { endpointFromDiscovery, readDiscoveryFile, workerLabel } from './discovery';
+import { endpointFromDiscovery, readDiscoveryFile as readAnyDiscoveryFile, UntrustedDiscoveryError, workerLabel } from './discovery';
 import { resolveConnectTarget } from './endpoint';
 import { injectAgent, InjectError } from './inject';
 import { captureHeapSnapshot, CaptureOptions } from './heapCapture';
@@ -51,8 +51,16 @@ export type NodeCounter = (stream: (onChunk: (chunk: string) => void) => Promise
 /** The pid or endpoint cannot be attached to; the message says why and what to do. */
 export class AttachError extends Error {
   override name = 'AttachError';
-  constructor(readonly code: 'no-process' | 'not-a-worker' | 'no-inspector' | 'port-in-use' | 'bad-target', message: string) {
+  constructor(readonly code: 'no-process' | 'not-a-worker' | 'no-inspector' | 'port-in-use' | 'bad-target' | 'untrusted-discovery', message: string) {
     super(message);
+  }
+}
+
+/** A pid's discovery record; a planted or loosely-permitted one is an AttachError that names it. */
+async function readDiscoveryFile(pid: number): Promise<DiscoveryFile | null> {
+  try { return await readAnyDiscoveryFile(pid); } catch (e) {
+    if (e instanceof UntrustedDiscoveryError) throw new AttachError('untrusted-discovery', `pid ${pid}: ${e.message}`);
+    throw e;
   }
 }
 
@@ -169,7 +177,7 @@ async function connectPython(pid: number, known: DiscoveryFile | null, opts: Con
   let discovery = known ?? await readDiscoveryFile(pid);
   if (!discovery) {
     if (!opts.injection.allowed) throw new InjectError('injection-off', `pid ${pid} runs no Worker Lens agent`, opts.injection.refusedHint);
-    opts.progress?.(`injecting the Worker Lens agent into pid ${pid} (gdb)…`);
+    opts.progress?.(`injecting the Worker Lens agent into pid ${pid} (ptrace)…`);
     discovery = await injectAgent({ pid, python: opts.injection.python, agentDir: opts.injection.agentDir, signal: opts.signal, onProgress: opts.progress });
   }
   opts.progress?.('connecting…');

@@ -9,7 +9,7 @@ export const HEAP_USAGE = `Usage:
 
 Finds the object types that grow and shows who keeps them alive (clustered retainer paths).
   --pid PID          a Python worker: uses its Worker Lens agent (discovery file), injecting it
-                     with gdb when the worker was started without it (unless --no-inject);
+                     with ptrace when the worker was started without it (unless --no-inject);
                      a Node process: its inspector (--inspect), or opened with SIGUSR1 as VS
                      Code's debugger does (unless --no-inject)
   --connect TARGET   any CDP endpoint: a Node process started with --inspect (HOST:PORT) or a

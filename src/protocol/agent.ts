@@ -65,7 +65,7 @@ export interface ProcessInfo {
   rssBytes: number;
   startedAt: number;       // agent start, unix seconds
   agentVersion: string;
-  injected: boolean;       // true when the agent arrived by gdb / sys.remote_exec
+  injected: boolean;       // true when the agent arrived by ptrace injection / sys.remote_exec
   /** How the last heap snapshot was taken (null before the first one). */
   snapshotMode?: SnapshotMode | null;
 }
@@ -89,7 +89,7 @@ export type InjectResult = DiscoveryFile & { alreadyRunning?: boolean };
 export interface InjectFailure {
   error: { code: InjectErrorCode; message: string; hint: string };
 }
-export type InjectErrorCode = 'no-gdb' | 'ptrace-denied' | 'not-python' | 'unsupported-version' | 'timeout' | 'not-found' | 'failed';
+export type InjectErrorCode = 'unsupported-platform' | 'ptrace-denied' | 'not-python' | 'unsupported-version' | 'timeout' | 'busy' | 'cancelled' | 'untrusted-discovery' | 'not-found' | 'failed';
 
 export interface StackFrame {
   functionName: string;
@@ -190,9 +190,12 @@ export interface TaskStat {
   runs: number;
   failures: number;
   totalSeconds: number;
-  /** Sum over runs of (RSS or traced memory after - before), bytes. */
+  /** Sum over the measured runs of (RSS after - before), bytes. */
   memDeltaBytes: number;
   lastMemDeltaBytes: number;
+  /** Runs whose RSS was measured: the agent samples RSS to keep its cost under 0.5 % of the
+   * worker's time (absent from older agents: then every run was measured). */
+  memSampledRuns?: number;
   lastRunAt: number;       // unix seconds
 }
 

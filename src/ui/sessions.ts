@@ -148,7 +148,7 @@ export class SessionManager implements vscode.Disposable {
     const msg = e instanceof InjectError ? `${e.message}.${e.hint ? ' ' + e.hint.replace(/^./, c => c.toUpperCase()) + '.' : ''}` : (e as Error).message;
     this.log.error(`attach to ${describeRow(row)} failed: ${msg}`);
     const docs = 'How to allow it';
-    const wantsDocs = e instanceof InjectError && ['ptrace-denied', 'no-gdb', 'injection-off'].includes(e.code);
+    const wantsDocs = e instanceof InjectError && ['ptrace-denied', 'unsupported-platform', 'injection-off'].includes(e.code);
     const choice = await vscode.window.showErrorMessage(`Cannot attach to ${describeRow(row)}: ${msg}`, ...(wantsDocs ? [docs] : []));
     if (choice === docs) await openDocs(this.extensionUri, 'ptrace');
   }

@@ -55,14 +55,16 @@ export class TasksView implements vscode.TreeDataProvider<TaskStat>, vscode.Disp
   }
 
   getTreeItem(t: TaskStat): vscode.TreeItem {
-    const perRun = t.runs ? t.memDeltaBytes / t.runs : 0;
+    const measured = t.memSampledRuns ?? t.runs;
+    const perRun = measured ? t.memDeltaBytes / measured : 0;
+    const sampled = measured < t.runs ? ` · RSS measured on ${formatCount(measured)}` : ` · ${formatBytes(t.memDeltaBytes)} total`;
     const mixed = this.stats && !this.stats.exact ? ' (mixed)' : '';
     const item = new vscode.TreeItem(t.name, vscode.TreeItemCollapsibleState.None);
     item.id = `task-${t.name}`;
-    item.description = `${formatCount(t.runs)} runs · ${perRun >= 0 ? '+' : ''}${formatBytes(Math.round(perRun))}/run${mixed} · ${formatBytes(t.memDeltaBytes)} total`;
+    item.description = `${formatCount(t.runs)} runs · ${perRun >= 0 ? '+' : ''}${formatBytes(Math.round(perRun))}/run${mixed}${sampled}`;
     item.iconPath = new vscode.ThemeIcon(perRun > 1024 ? 'arrow-up' : 'symbol-event');
     item.tooltip = `${t.name}: ${formatCount(t.runs)} runs, ${formatCount(t.failures)} failed, ${(t.totalSeconds / Math.max(1, t.runs) * 1000).toFixed(1)} ms per run\n` +
-      `RSS change: ${formatBytes(t.memDeltaBytes)} over all runs, ${formatBytes(t.lastMemDeltaBytes)} in the last one${mixed ? '\nMixed: concurrent tasks in this process share these deltas.' : ''}`;
+      `RSS change: ${formatBytes(t.memDeltaBytes)} over ${measured < t.runs ? `the ${formatCount(measured)} measured runs (RSS is read on a sample of short runs, to keep the cost under 0.5 %)` : 'all runs'}, ${formatBytes(t.lastMemDeltaBytes)} in the last measured one${mixed ? '\nMixed: concurrent tasks in this process share these deltas.' : ''}`;
     item.accessibilityInformation = { label: `${t.name}: ${t.runs} runs, ${formatBytes(Math.round(perRun))} per run${mixed}` };
     return item;
   }

@@ -1,6 +1,6 @@
 // A real Python process under the real agent (agent/workerlens_agent): the CLI, reaching it by pid
 // through its discovery file, names the leaked class and a path that starts at the module global.
-// With the injector present, the same against a process started without the agent (gdb).
+// With the injector present, the same against a process started without the agent (ptrace injection).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, ChildProcess } from 'node:child_process';
@@ -13,7 +13,7 @@ const AGENT = path.join(ROOT, 'agent');
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = path.join(ROOT, 'test/fixtures/heap/leaky_list.py');
 const hasAgent = fs.existsSync(path.join(AGENT, 'workerlens_agent/__main__.py')) && fs.existsSync(PYTHON);
-const hasInjector = hasAgent && fs.existsSync(path.join(AGENT, 'workerlens_agent/inject.py')) && fs.existsSync('/usr/bin/gdb');
+const hasInjector = hasAgent && fs.existsSync(path.join(AGENT, 'workerlens_agent/inject.py')) && process.arch === 'x64';
 const children: ChildProcess[] = [];
 
 function start(withAgent: boolean): ChildProcess {
@@ -69,7 +69,7 @@ test('the worker dies mid-run: one line on stderr, exit 1, no stack trace', { sk
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
 
-test('--pid without an agent: --no-inject explains, default injects with gdb and finds the leak', { skip: !hasInjector && 'agent injector (workerlens_agent/inject.py) or gdb not present' }, async () => {
+test('--pid without an agent: --no-inject explains, default injects the agent and finds the leak', { skip: !hasInjector && 'agent injector (workerlens_agent/inject.py) not present or not x86-64' }, async () => {
   const child = start(false);
   await new Promise(r => setTimeout(r, 300));
   const refused = await runCli(['heap', '--pid', String(child.pid), '--no-inject']);

@@ -17,7 +17,7 @@ test('discovery: XDG dir first, then /tmp/workerlens-<uid>', () => {
 test('discovery: reads live processes only, skips junk, builds the ws endpoint', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wl-disc-'));
   try {
-    fs.writeFileSync(path.join(dir, `${process.pid}.json`), JSON.stringify(record(process.pid)));
+    fs.writeFileSync(path.join(dir, `${process.pid}.json`), JSON.stringify(record(process.pid)), { mode: 0o600 });
     fs.writeFileSync(path.join(dir, '999999999.json'), JSON.stringify(record(999999999)));  // dead pid
     fs.writeFileSync(path.join(dir, '1.json'), 'not json');
     const d = await readDiscoveryFile(process.pid, [dir]);
