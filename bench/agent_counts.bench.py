@@ -1,7 +1,10 @@
-"""Python.getObjectCounts pause at 100k and 1M objects, against objgraph.typestats in the same run.
+"""Python.getObjectCounts pause at 100k and 1M objects, against objgraph.typestats in the same run;
+beside it, what the memory breakdown adds to a refresh and the untracked walk's pause.
 
     /usr/bin/python3 bench/agent_counts.bench.py
-Goal (issue 3): <= 60 ms per 1M objects. Pause = wall time of the call, which holds the GIL.
+Goals (issues 3, 14): counts <= 60 ms per 1M objects (floor: a bare gc.get_objects() walk);
+issue 12: the breakdown adds <= 10 ms to a refresh; the untracked walk (its own slower cadence)
+is reported beside the counts. Pause = wall time of the call, which holds the GIL.
 """
 import gc
 import os
@@ -10,7 +13,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agent"))
-from workerlens_agent import heapcounts  # noqa: E402
+from workerlens_agent import heapcounts, memorybreakdown, untracked  # noqa: E402
 
 try:
     import objgraph
@@ -25,11 +28,11 @@ class Payload(object):
 
 
 def build(n):
-    """About n gc-tracked objects: instances, their lists, dicts, tuples."""
+    """About n gc-tracked objects: instances, their lists, dicts, tuples; plus untracked strings."""
     out = []
     for i in range(n // 4):
         out.append(Payload(i))
-        out.append({"k": i, "v": [i]})
+        out.append({"k": i, "v": [i], "s": "value-%d" % i})
     return out
 
 
@@ -58,6 +61,15 @@ def main():
         else:
             line += "; objgraph not installed (python3-objgraph)"
         print(line)
+        floor = timed(lambda: len(gc.get_objects()))
+        counts = heapcounts.object_counts()
+        extra = timed(lambda: memorybreakdown.breakdown(counts=counts))
+        walk = timed(lambda: untracked.walk(), 3)
+        r = untracked.walk()
+        print("%8s          floor gc.get_objects() %.1f ms; breakdown adds %.1f ms (without counts); "
+              "untracked walk %.1f ms (%d untracked objects, %d containers ranked; walk %.0f / containers %.0f / paths %.0f ms)" % (
+                  "", floor[0], extra[0], walk[0], r["objects"], len(r["containers"]),
+                  r["costMs"]["walk"], r["costMs"]["containers"], r["costMs"]["paths"]))
         del keep
 
 
