@@ -11,7 +11,7 @@ export async function poolChildren(mainPid: number, notes: string[]): Promise<Pr
   const out: ProcessTarget[] = [];
   for (const d of files) {
     try {
-      const conn = await connectWorker({ pid: d.pid, kind: 'python', discovery: d }, { reconnect: false, injection: { allowed: false, refusedHint: '' } });
+      const conn = await connectWorker({ pid: d.pid, kind: 'python', discovery: d }, { reconnect: false, injection: { allowed: false, refusedHint: '' }, activation: { allowed: false } });
       out.push({ conn, label: workerLabel(d) });
     } catch (e) {
       notes.push(`pool child ${workerLabel(d)}: cannot connect to its agent (${(e as Error).message})`);

@@ -3,7 +3,6 @@
 // A prefork main is sampled together with its pool children (their own agents), so the answer
 // names the child where the leak is.
 import { CdpError } from '../cdp/errors';
-import { nodeMemoryBreakdown } from '../cdp/nodeMemory';
 import type { WorkerConnection } from '../cdp/workerConnection';
 import type { MemoryBreakdown, ProcessRole, TrimMemoryResult } from '../protocol/agent';
 import type { HeapSnapshot } from '../model/heapSnapshot';
@@ -61,9 +60,7 @@ export class ProcessSampler {
       if (index === 0) this.first = snapshot;
       this.last = snapshot;
     }
-    await this.breakdown(() => conn.kind === 'python'
-      ? conn.client.python.getMemoryBreakdown({ untracked: true }, { timeoutMs: 60_000 })
-      : nodeMemoryBreakdown(conn.client));
+    await this.breakdown(() => conn.memoryBreakdown({ untracked: true }));
   }
 
   private async breakdown(get: () => Promise<MemoryBreakdown>): Promise<void> {
