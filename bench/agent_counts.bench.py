@@ -36,6 +36,29 @@ def build(n):
     return out
 
 
+def stall(fn):
+    """Longest time another Python thread waited for the GIL while fn ran: the worker's real pause
+    (the GIL changes hands between C calls, so a chunked walk pauses less than its wall time)."""
+    import threading
+    state = {"run": True, "max": 0.0}
+
+    def ticker():
+        last = time.perf_counter()
+        while state["run"]:
+            time.sleep(0.0005)
+            now = time.perf_counter()
+            state["max"] = max(state["max"], now - last)
+            last = now
+    t = threading.Thread(target=ticker)
+    t.start()
+    time.sleep(0.01)
+    state["max"] = 0.0
+    fn()
+    state["run"] = False
+    t.join()
+    return state["max"] * 1000.0
+
+
 def timed(fn, repeat=5):
     samples = []
     for _ in range(repeat):
@@ -70,6 +93,9 @@ def main():
               "untracked walk %.1f ms (%d untracked objects, %d containers ranked; walk %.0f / containers %.0f / paths %.0f ms)" % (
                   "", floor[0], extra[0], walk[0], r["objects"], len(r["containers"]),
                   r["costMs"]["walk"], r["costMs"]["containers"], r["costMs"]["paths"]))
+        print("%8s          longest wait of another thread: counts %.1f ms, untracked walk %.1f ms, "
+              "objgraph.typestats %s" % ("", stall(heapcounts.object_counts), stall(untracked.walk),
+                                         "%.1f ms" % stall(objgraph.typestats) if objgraph else "n/a"))
         del keep
 
 

@@ -103,9 +103,10 @@ export class MemoryHeader {
     }
     for (const p of b.parts) {
       const share = b.rssBytes && p.bytes !== null ? ` · ${Math.round((100 * p.bytes) / b.rssBytes)} %` : '';
+      // the figure first: the sidebar is narrow and the label is long
       children.push({
-        kind: 'memory', id: `mem-part-${p.key}`, label: p.label,
-        description: `${p.bytes !== null ? formatBytes(p.bytes) : 'n/a'}${share} · ${p.how}`,
+        kind: 'memory', id: `mem-part-${p.key}`, label: `${p.bytes !== null ? formatBytes(p.bytes) : 'n/a'}  ${p.label}`,
+        description: `${p.how}${share}`,
         icon: p.how === 'exact' ? 'pass' : p.how === 'estimated' ? 'circle-large-outline' : 'circle-slash',
         tooltip: `${p.label}: ${p.bytes !== null ? formatBytes(p.bytes) : 'unavailable'} (${p.how})\n${p.source ? `From: ${p.source}` : ''}${p.reason ? `\n${p.reason}` : ''}`,
       });
