@@ -34,6 +34,7 @@ class Worker(object):
     def close(self):
         try:
             self.c.close()
+            self.proc.stdin.close()
         finally:
             self.box.close()
 
@@ -78,6 +79,9 @@ class BreakdownShapeTest(unittest.TestCase):
                     self.assertEqual(part(b, "allocatorOverhead")["how"], "exact", b["pymalloc"])
                     self.assertGreaterEqual(b["malloc"]["arenas"], 1)
                     self.assertIsNotNone(b["process"]["privateBytes"])
+                    later = part(w.breakdown(untracked=False), "pythonUntracked")
+                    self.assertEqual(later["how"], "estimated")
+                    self.assertIn("the untracked walk", later["source"])
                 finally:
                     w.close()
 

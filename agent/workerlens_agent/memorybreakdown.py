@@ -263,6 +263,8 @@ def pymalloc_stats():
 
 
 # -- the breakdown -----------------------------------------------------------------------------
+_last_walk = [None, 0, 0.0]  # bytes, objects, unix time of the last untracked walk (numbers only)
+
 def _part(key, label, value, how, source, reason=None):
     d = {"key": key, "label": label, "bytes": None if value is None else int(value), "how": how, "source": source}
     if reason:
@@ -287,6 +289,7 @@ def breakdown(untracked=False, per_arena=True, counts=None):
         t_u = time.perf_counter()
         unt = untracked_mod.walk()
         unt_ms = (time.perf_counter() - t_u) * 1000.0
+        _last_walk[0], _last_walk[1], _last_walk[2] = unt["bytes"], unt["objects"], time.time()
     rss = proc.get("rssBytes")
     anon = proc.get("anonymousBytes")
     parts = []
@@ -304,9 +307,14 @@ def breakdown(untracked=False, per_arena=True, counts=None):
                            unt["bytes"], ESTIMATED,
                            "gc.get_referents() of tracked containers: %d objects%s"
                            % (unt["objects"], " (walk stopped at its limit)" if unt["partial"] else "")))
+    elif _last_walk[0] is not None and time.time() - _last_walk[2] < 600:
+        # between walks the last walk's figure stands (said so), so nativeOther does not jump by it
+        parts.append(_part("pythonUntracked", "Python objects the gc does not track (str, bytes, int, ...)",
+                           _last_walk[0], ESTIMATED, "the untracked walk %.0f s ago: %d objects"
+                           % (time.time() - _last_walk[2], _last_walk[1])))
     else:
         parts.append(_part("pythonUntracked", "Python objects the gc does not track (str, bytes, int, ...)", None,
-                           UNAVAILABLE, None, "not walked in this refresh (untracked: true walks them)"))
+                           UNAVAILABLE, None, "not walked yet (untracked: true walks them)"))
     if py["how"] == EXACT:
         parts.append(_part("allocatorOverhead", "interpreter/allocator overhead (pymalloc arenas not holding objects)",
                            py["overheadBytes"], EXACT, py["source"]))
