@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { readDiscoveryFile, listDiscoveryFiles } from '../../src/cdp/discovery';
-import { buildCli, freePort, kill, runCli, ROOT } from './heapHelpers';
+import { buildCli, freePort, kill, runCli, ROOT, startInspectee } from './heapHelpers';
 
 const AGENT = path.join(ROOT, 'agent');
 const FIXTURES = path.join(ROOT, 'test/fixtures/agent');
@@ -180,5 +180,23 @@ test('Celery prefork leaking only in its pool children: heap --pid MAIN names th
     kill(worker);
     kill(redis.proc);
     fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('a Node worker gets the same breakdown from process.memoryUsage() and a verdict', async () => {
+  const target = await startInspectee(path.join(ROOT, 'test/fixtures/heap/leakyMap.js'));
+  children.push(target.child);
+  try {
+    const r = await runCli(['heap', '--connect', target.hostPort, '--samples', '3', '--interval', '1', '--format', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as Json;
+    assert.deepEqual(j.memory?.parts.map(p => p.key), ['jsHeapUsed', 'jsHeapFree', 'external', 'arrayBuffers', 'nativeOther']);
+    assert.equal(part(j, 'jsHeapUsed')?.how, 'exact');
+    const sum = (j.memory?.parts ?? []).reduce((a, p) => a + (p.bytes ?? 0), 0);
+    if ((part(j, 'nativeOther')?.bytes ?? 0) > 0) assert.equal(sum, j.memory?.rssBytes);
+    assert.equal(j.verdict.kind, 'objects', JSON.stringify(j.verdict));
+    assert.match(j.verdict.headline, /^Payload objects grow by [\d,]+\/s/);
+  } finally {
+    kill(target.child);
   }
 });
