@@ -20,7 +20,7 @@ from operator import is_
 from ._compat import originals
 from .heapcounts import count_by
 from .heapgraph import _items, key_name
-from .safe import SizeOf, module_of, mro_of, qualname, typedict_of
+from .safe import SizeOf, module_of, mro_of, own_attr, qualname, typedict_of
 
 MAX_UNTRACKED = 3000000   # walk stops (partial) beyond this many distinct untracked objects
 CHUNK = 32768
@@ -39,6 +39,8 @@ _is_tracked = gc.is_tracked
 _FrameType = types.FrameType
 _ModuleType = types.ModuleType
 _CellType = type((lambda x: lambda: x)(0).__closure__[0])
+_code_of = types.FunctionType.__dict__["__code__"].__get__
+_object_getattribute = object.__getattribute__
 _module_dict = types.ModuleType.__dict__["__dict__"].__get__
 _deque = collections.deque
 _CONTAINERS = (dict, list, set, frozenset, _deque, collections.OrderedDict, collections.defaultdict)
@@ -191,6 +193,8 @@ def walk(top=15, max_paths=5, max_untracked=MAX_UNTRACKED):
     for owned, n, c, tracked, item_types in chosen:
         t = type(c)
         p = _paths.get(_key(c))
+        if p == AGENT:
+            continue
         p = (p.split("\x00"), _text(p.split("\x00"))) if p else None
         out_containers.append({
             "id": id(c), "type": qualname(t), "module": module_of(t), "length": n, "tracked": tracked,
@@ -323,7 +327,9 @@ def retainer_paths(targets, exclude=()):
             for chain in _chains(root, child_of, keep, target_ids):
                 tid = id(chain[-1])
                 if tid not in resolved:
-                    resolved[tid] = "\x00".join(_label(chain, modules))
+                    # the agent's own containers are left out, and never named (naming an
+                    # instance attribute may materialise that instance's __dict__)
+                    resolved[tid] = AGENT if _agent_root(root, modules) else "\x00".join(_label(chain, modules))
         del roots
         # dicts first: module, class and instance namespaces are the likely way up
         nxt.sort(key=lambda o: type(o) is not dict)
@@ -336,6 +342,16 @@ def retainer_paths(targets, exclude=()):
             out[_key(t)] = resolved[id(t)]
     keep.clear()
     return out
+
+
+AGENT = "\x00agent"
+
+
+def _agent_root(root, modules):
+    name = modules.get(id(root))
+    if name is None and _has(mro_of(type(root)), type):
+        name = module_of(root)
+    return name is not None and (name == "workerlens_agent" or name.startswith("workerlens_agent."))
 
 
 def _chains(root, child_of, keep, target_ids):
@@ -432,10 +448,12 @@ def _step(parent, child, attr_style):
 
 
 def _instance_attr(inst, t, child):
-    """The attribute of a Python-class instance holding child: slots (C member descriptors), then the
-    instance dict through type's own C __dict__ getter (3.11+ inline values: this materialises the
-    dict of this one instance, ~100 bytes)."""
-    dict_desc = None
+    """The attribute of a Python-class instance holding child, without materialising its __dict__
+    (3.11+ keep attributes inline until someone reads __dict__): slots through their C member
+    descriptors, then the names the class's methods assign (their code's co_names) read with
+    object.__getattribute__ where the class defines nothing of that name (so no descriptor or
+    property can run; the instance's own __getattribute__/__getattr__ are bypassed)."""
+    names = []
     try:
         for klass in mro_of(t) or ():
             for name, value in _items(_get_referents(typedict_of(klass))[0]):
@@ -446,14 +464,21 @@ def _instance_attr(inst, t, child):
                             return name
                     except Exception:
                         pass
-                elif name == "__dict__" and tv is types.GetSetDescriptorType and dict_desc is None:
-                    dict_desc = value
-        if dict_desc is not None:
-            d = dict_desc.__get__(inst)
-            if type(d) is dict:
-                for k, v in _items(d):
-                    if v is child and type(k) is str:
-                        return k
+                elif tv is types.FunctionType:
+                    try:
+                        names.extend(n for n in _code_of(value).co_names if type(n) is str)
+                    except Exception:
+                        pass
+        seen = set()
+        for name in names:
+            if name in seen or own_attr(t, name) is not None:
+                continue
+            seen.add(name)
+            try:
+                if _object_getattribute(inst, name) is child:
+                    return name
+            except Exception:
+                pass
     except Exception:
         pass
     return None
