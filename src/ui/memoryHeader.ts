@@ -7,7 +7,7 @@ import type { MemoryBreakdown, TrimMemoryResult } from '../protocol/agent';
 import type { CountSample as ViewSample } from './heapView';
 import { findGrowthSuspects } from '../model/growth';
 import { ContainerSample, findGrowingContainers, ContainerSuspect } from '../model/containerGrowth';
-import { memoryVerdict, MemorySample, Verdict } from '../model/memoryVerdict';
+import { memoryVerdict, MemorySample, TypeGrowth, Verdict } from '../model/memoryVerdict';
 import { formatBytes, formatCount } from '../common/format';
 
 /** What a Heap view source offers for memory (python sessions: the agent; node: process.memoryUsage()). */
@@ -41,7 +41,7 @@ export class MemoryHeader {
 
   reset(): void {
     this.samples = []; this.containerSamples = []; this.last = null; this.containers = []; this.verdict = null;
-    this.trimResult = null; this.error = undefined; this.refreshes = 0; this.nextUntrackedAt = 0; this.untrackedCostMs = 0;
+    this.trimResult = null; this.error = undefined; this.refreshes = 0; this.nextUntrackedAt = 0; this.untrackedCostMs = 0; this.types = [];
   }
 
   get hasData(): boolean { return this.last !== null || this.error !== undefined; }
@@ -78,14 +78,25 @@ export class MemoryHeader {
       sizes: new Map([...s.counts].map(([k, c]) => [k, c.size])),
     }));
     const types = findGrowthSuspects(recent).map(g => ({ type: g.type, delta: g.delta, ratePerSecond: g.ratePerSecond, builtin: g.builtin, bytesDelta: g.bytesDelta }));
-    this.verdict = memoryVerdict({ samples: this.samples, containers: this.containers, types, runtime: source.kind === 'node' ? 'node' : 'python', role: source.role ?? null, trim: this.trimResult });
+    this.types = types;
+    this.recompute(source);
+  }
+
+  private types: TypeGrowth[] = [];
+
+  private recompute(source: MemorySource): void {
+    this.verdict = memoryVerdict({ samples: this.samples, containers: this.containers, types: this.types, runtime: source.kind === 'node' ? 'node' : 'python', role: source.role ?? null, trim: this.trimResult });
+    if (source.role === 'main') {
+      // a prefork main runs no task: its flat memory says nothing about the children
+      this.verdict.details.unshift('This is the main process: tasks run in its pool children. Attach a ForkPoolWorker, or run `workerlens heap --pid MAIN`, which samples them all and names the one that leaks.');
+    }
   }
 
   async trim(source: MemorySource): Promise<TrimMemoryResult> {
     if (!source.trimMemory) throw new Error(`${source.label}: Trim now needs a Python worker's agent (glibc malloc_trim)`);
     const r = await source.trimMemory();
     this.trimResult = r;
-    if (this.verdict) this.verdict = memoryVerdict({ samples: this.samples, containers: this.containers, runtime: 'python', trim: r });
+    if (this.verdict) this.recompute(source);
     return r;
   }
 
