@@ -119,8 +119,20 @@ def object_counts(collect=False, limit=None, exact_sizes=False):
     rows.sort(key=lambda r: (-r["count"], r["type"]))
     if limit:
         rows = rows[: int(limit)]
+    now = time.time()
+    _last[0], _last[1], _last[2] = n_objs, int(total_size), now
     return {"counts": rows, "totalObjects": n_objs, "totalSize": int(total_size),
-            "pauseMs": round(pause_ms, 3), "timestamp": time.time()}
+            "pauseMs": round(pause_ms, 3), "timestamp": now}
+
+
+_last = [0, 0, 0.0]  # totalObjects, totalSize, unix time of the last count (numbers only)
+
+
+def recent_totals(max_age=3.0):
+    """(totalObjects, totalSize, age s) of a count made in the last max_age seconds, else None: the
+    memory breakdown reuses it instead of a second pass (the Heap view asks for both each refresh)."""
+    age = time.time() - _last[2]
+    return (_last[0], _last[1], age) if 0 <= age <= max_age else None
 
 
 def _basic_size(t):

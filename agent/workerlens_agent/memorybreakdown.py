@@ -277,8 +277,14 @@ def breakdown(untracked=False, per_arena=True, counts=None):
     t0 = time.perf_counter()
     proc = process_memory()
     t_counts = time.perf_counter()
+    counts_note = ""
     if counts is None:
-        counts = heapcounts.object_counts(limit=1)
+        recent = heapcounts.recent_totals()
+        if recent is not None:
+            counts = {"totalObjects": recent[0], "totalSize": recent[1]}
+            counts_note = " (the count %.1f s ago)" % recent[2]
+        else:
+            counts = heapcounts.object_counts(limit=1)
     counts_ms = (time.perf_counter() - t_counts) * 1000.0
     py = pymalloc_stats()
     mal = malloc_stats(per_arena=per_arena)
@@ -300,8 +306,8 @@ def breakdown(untracked=False, per_arena=True, counts=None):
         parts.append(_part("fileBacked", "code and mapped files (interpreter, libraries)", None, UNAVAILABLE, None,
                            proc.get("reason") or "no Anonymous figure"))
     parts.append(_part("pythonTracked", "Python objects the gc tracks", counts["totalSize"], ESTIMATED,
-                       "gc.get_objects(): %d objects; exact sizes for fixed-size types, sampled for containers"
-                       % counts["totalObjects"]))
+                       "gc.get_objects(): %d objects; exact sizes for fixed-size types, sampled for containers%s"
+                       % (counts["totalObjects"], counts_note)))
     if unt is not None:
         parts.append(_part("pythonUntracked", "Python objects the gc does not track (str, bytes, int, ...)",
                            unt["bytes"], ESTIMATED,
