@@ -27,8 +27,13 @@ module.exports = {
     const workersOpen = (await workersHeader.getAttribute('aria-expanded')) === 'true';
     if (workersOpen) await workersHeader.click();
     try {
-      await header.click();
-      if ((await header.getAttribute('aria-expanded')) !== 'true') await header.locator('.monaco-tl-twistie').click();
+      // the twistie only (a row click toggles too, and a second toggle would fold it again)
+      await until('the Memory row expanded', async () => {
+        if ((await header.getAttribute('aria-expanded')) === 'true') return true;
+        await header.locator('.monaco-tl-twistie').click();
+        await new Promise(r => setTimeout(r, 500));
+        return (await header.getAttribute('aria-expanded')) === 'true';
+      }, 15000, 200);
       for (const part of [/^Next: /, /^[\d.]+ (KB|MB) {2}Python objects the gc tracks: estimated · \d+ %/, /^[\d.]+ (B|KB|MB) {2}free memory malloc holds and has not returned: exact · \d+ %/,
         /^[\d.]+ (KB|MB) {2}interpreter\/allocator overhead .*: exact/, /^[\d.]+ (B|KB|MB) {2}native allocations no Python object explains .*: estimated/]) {
         await page.getByRole('treeitem', { name: part }).first().waitFor({ timeout: 15000 });
@@ -41,7 +46,6 @@ module.exports = {
     } finally {
       await heapHeader.hover().catch(() => { });
       await heapHeader.locator('.action-label[aria-label="Resume Heap Refresh"]').click().catch(() => { });
-      await header.click().catch(() => { });
       if ((await header.getAttribute('aria-expanded').catch(() => null)) === 'true') await header.locator('.monaco-tl-twistie').click().catch(() => { });
       if (workersOpen) await workersHeader.click().catch(() => { });
     }
