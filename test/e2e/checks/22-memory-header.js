@@ -34,8 +34,8 @@ module.exports = {
         await new Promise(r => setTimeout(r, 500));
         return (await header.getAttribute('aria-expanded')) === 'true';
       }, 15000, 200);
-      for (const part of [/^Next: /, /^[\d.]+ (KB|MB) {2}Python objects the gc tracks: estimated · \d+ %/, /^[\d.]+ (B|KB|MB) {2}free memory malloc holds and has not returned: exact · \d+ %/,
-        /^[\d.]+ (KB|MB) {2}interpreter\/allocator overhead .*: exact/, /^[\d.]+ (B|KB|MB) {2}native allocations no Python object explains .*: estimated/]) {
+      for (const part of [/^Next: /, /^[\d.]+ (KB|MB)\s+Python objects the gc tracks: estimated · \d+ %/, /^[\d.]+ (B|KB|MB)\s+free memory malloc holds and has not returned: exact · \d+ %/,
+        /^[\d.]+ (KB|MB)\s+interpreter\/allocator overhead .*: exact/, /^[\d.]+ (B|KB|MB)\s+native allocations no Python object explains .*: estimated/]) {
         await page.getByRole('treeitem', { name: part }).first().waitFor({ timeout: 15000 });
       }
       await ctx.shot('heap-memory-header');
