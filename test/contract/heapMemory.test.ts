@@ -165,12 +165,16 @@ test('Celery prefork leaking only in its pool children: heap --pid MAIN names th
     assert.equal(j.children?.length, 2, JSON.stringify(j.children?.map(c => c.label)));
     assert.notEqual(j.verdict.kind, 'container', `the main runs no task: ${JSON.stringify(j.verdict)}`);
     assert.ok(['quiet', 'one-sample', 'fragmentation'].includes(j.verdict.kind), JSON.stringify(j.verdict));
+    // prefork hands tiny tasks to whichever child is free: one child may get (nearly) all of them
+    const leaking = (j.children ?? []).filter(c => c.verdict.kind === 'container');
+    assert.ok(leaking.length >= 1, JSON.stringify(j.children?.map(c => [c.label, c.verdict])));
     for (const c of j.children ?? []) {
       assert.match(c.label, /ForkPoolWorker-\d/);
-      assert.equal(c.verdict.kind, 'container', `${c.label}: ${JSON.stringify(c.verdict)}`);
-      assert.equal(c.containers[0].name, 'memory_celery_app._rendered');
+      assert.ok(['container', 'quiet'].includes(c.verdict.kind), `${c.label}: ${JSON.stringify(c.verdict)}`);
     }
-    assert.match(j.summary ?? '', /^The leak is in every pool child .*ForkPoolWorker-\d.*memory_celery_app\._rendered .* The main process is flat/);
+    for (const c of leaking) assert.equal(c.containers[0].name, 'memory_celery_app._rendered');
+    assert.match(j.summary ?? '', /^The leak is in (every pool child|pool child(ren)?) .*ForkPoolWorker-\d.*memory_celery_app\._rendered .* The main process is flat/);
+    for (const c of leaking) assert.ok((j.summary ?? '').includes(c.label), `${j.summary} names ${c.label}`);
     const text = await runCli(['heap', '--pid', String(main), '--samples', '2', '--interval', '1']);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /\nPool child pid \d+ \(ForkPoolWorker-\d\):\n {2}Verdict: /);
