@@ -1,7 +1,10 @@
-"""Python.getObjectCounts pause at 100k and 1M objects, against objgraph.typestats in the same run.
+"""Python.getObjectCounts pause at 100k and 1M objects, against objgraph.typestats in the same run;
+beside it, what the memory breakdown adds to a refresh and the untracked walk's pause.
 
     /usr/bin/python3 bench/agent_counts.bench.py
-Goal (issue 3): <= 60 ms per 1M objects. Pause = wall time of the call, which holds the GIL.
+Goals (issues 3, 14): counts <= 60 ms per 1M objects (floor: a bare gc.get_objects() walk);
+issue 12: the breakdown adds <= 10 ms to a refresh; the untracked walk (its own slower cadence)
+is reported beside the counts. Pause = wall time of the call, which holds the GIL.
 """
 import gc
 import os
@@ -10,7 +13,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agent"))
-from workerlens_agent import heapcounts  # noqa: E402
+from workerlens_agent import heapcounts, memorybreakdown, untracked  # noqa: E402
 
 try:
     import objgraph
@@ -25,12 +28,35 @@ class Payload(object):
 
 
 def build(n):
-    """About n gc-tracked objects: instances, their lists, dicts, tuples."""
+    """About n gc-tracked objects: instances, their lists, dicts, tuples; plus untracked strings."""
     out = []
     for i in range(n // 4):
         out.append(Payload(i))
-        out.append({"k": i, "v": [i]})
+        out.append({"k": i, "v": [i], "s": "value-%d" % i})
     return out
+
+
+def stall(fn):
+    """Longest time another Python thread waited for the GIL while fn ran: the worker's real pause
+    (the GIL changes hands between C calls, so a chunked walk pauses less than its wall time)."""
+    import threading
+    state = {"run": True, "max": 0.0}
+
+    def ticker():
+        last = time.perf_counter()
+        while state["run"]:
+            time.sleep(0.0005)
+            now = time.perf_counter()
+            state["max"] = max(state["max"], now - last)
+            last = now
+    t = threading.Thread(target=ticker)
+    t.start()
+    time.sleep(0.01)
+    state["max"] = 0.0
+    fn()
+    state["run"] = False
+    t.join()
+    return state["max"] * 1000.0
 
 
 def timed(fn, repeat=5):
@@ -58,6 +84,18 @@ def main():
         else:
             line += "; objgraph not installed (python3-objgraph)"
         print(line)
+        floor = timed(lambda: len(gc.get_objects()))
+        counts = heapcounts.object_counts()
+        extra = timed(lambda: memorybreakdown.breakdown(counts=counts))
+        walk = timed(lambda: untracked.walk(), 3)
+        r = untracked.walk()
+        print("%8s          floor gc.get_objects() %.1f ms; breakdown adds %.1f ms (without counts); "
+              "untracked walk %.1f ms (%d untracked objects, %d containers ranked; walk %.0f / containers %.0f / paths %.0f ms)" % (
+                  "", floor[0], extra[0], walk[0], r["objects"], len(r["containers"]),
+                  r["costMs"]["walk"], r["costMs"]["containers"], r["costMs"]["paths"]))
+        print("%8s          longest wait of another thread: counts %.1f ms, untracked walk %.1f ms, "
+              "objgraph.typestats %s" % ("", stall(heapcounts.object_counts), stall(untracked.walk),
+                                         "%.1f ms" % stall(objgraph.typestats) if objgraph else "n/a"))
         del keep
 
 

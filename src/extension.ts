@@ -17,6 +17,7 @@ import { TimelineController } from './ui/timeline';
 import { registerFleet } from './ui/fleetCommands';
 import { HeapWorkers } from './ui/heapWorkers';
 import { releaseRetainerSnapshots } from './ui/retainers';
+import { registerMemoryCommands } from './ui/memoryCommands';
 
 /** What activate() returns: the live parts, for the extension-host integration tests. */
 export interface WorkerLensApi { sessions: SessionManager; workers: WorkersView; heap: HeapView; allocations: AllocationsView; heapWorkers: HeapWorkers }
@@ -72,6 +73,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
   context.subscriptions.push(vscode.commands.registerCommand('workerLens.snapshot.chooseType', () => snapshots.chooseType()));
   registerCommands(context, { extensionUri: context.extensionUri, log, workers, heap, sessions, allocations, heapWorkers });
   registerFleet(context, log);
+  context.subscriptions.push(registerMemoryCommands(heap, log));
   await workers.refresh();
 
   try {

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from . import discovery, heapcounts, procinfo, sampling, threadstacks
+from . import discovery, heapcounts, memorybreakdown, procinfo, sampling, threadstacks
 from ._compat import originals
 from .cdp import INVALID_PARAMS, CdpError, Session
 from .protocol import AGENT_VERSION, descriptor
@@ -44,6 +44,7 @@ class Agent(object):
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self):
+        heapcounts.warm_up()  # lazy caches filled now, not in the first counts (they would look like growth)
         self.server.start()
         self.tasks.listeners.append(self._task_event)
         self.write_discovery()
@@ -205,6 +206,12 @@ def _methods(agent):
         from . import snapshot
         return snapshot.take(agent, session, report_progress=bool(p.get("reportProgress")))
 
+    def memory_breakdown(_s, p):
+        return memorybreakdown.breakdown(untracked=_bool(p, "untracked"), per_arena=not _bool(p, "noArenas"))
+
+    def trim_memory(_s, _p):
+        return memorybreakdown.trim()
+
     def enable_python(session, _p):
         session.python_events = True
         agent.listening_changed()
@@ -231,6 +238,8 @@ def _methods(agent):
         "Python.getThreadStacks": lambda _s, _p: threadstacks.thread_stacks(agent.agent_threads(), agent.tasks),
         "Python.getTaskStats": lambda _s, _p: agent.tasks.result(),
         "Python.getResourceCounts": lambda _s, _p: procinfo.resource_counts(),
+        "Python.getMemoryBreakdown": memory_breakdown,
+        "Python.trimMemory": trim_memory,
     }
 
 

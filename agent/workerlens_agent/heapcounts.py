@@ -8,18 +8,32 @@ count x the mean size of an evenly strided sample unless exactSizes is asked for
 import gc
 import sys
 import time
-from collections import Counter
+try:
+    from collections import _count_elements  # the C loop behind Counter, without its isinstance(Mapping)
+except ImportError:  # pragma: no cover - every CPython 3.x has it
+    def _count_elements(mapping, iterable):
+        for e in iterable:
+            mapping[e] = mapping.get(e, 0) + 1
 from itertools import compress, repeat
 from operator import is_
 
-from .safe import basicsize_of, flags_of, itemsize_of, module_of, mro_of, qualname, sizeof_is_c, typedict_of
+from .safe import basicsize_of, flags_of, hashes_by_identity, itemsize_of, module_of, mro_of, qualname, sizeof_is_c
 
 _VARIABLE = (dict, list, set, frozenset, bytearray)
+
+
+def count_by(iterable):
+    """{element: count} in C. Not Counter(): its isinstance(x, Mapping) fills ABC caches with weakrefs
+    (the agent's own objects, which then showed as growth right after attach)."""
+    d = {}
+    _count_elements(d, iterable)
+    return d
 SAMPLE = 10000
 
 
 def _metaclasses_hash_by_identity():
-    """True when no metaclass defines __hash__ or __eq__ in Python (so Counter(types) is pure C)."""
+    """True when no metaclass defines or inherits (from a mixin) its own __hash__ or __eq__, so
+    counting types runs pure C. Walks type's subclasses: only metaclasses, a few dozen at most."""
     stack = [type]
     seen = set()
     while stack:
@@ -27,11 +41,9 @@ def _metaclasses_hash_by_identity():
         if id(meta) in seen:
             continue
         seen.add(id(meta))
-        if meta is not type:
-            d = typedict_of(meta)
-            if "__hash__" in d or "__eq__" in d:
-                return False
         try:
+            if meta is not type and not hashes_by_identity(meta):
+                return False
             stack.extend(type.__subclasses__(meta))
         except Exception:
             return False
@@ -56,11 +68,11 @@ def object_counts(collect=False, limit=None, exact_sizes=False):
     t0 = time.perf_counter()
     objs = gc.get_objects()
     if _metaclasses_hash_by_identity():
-        by_type = Counter(map(type, objs))
+        by_type = count_by(map(type, objs))
         pairs = [(t, n) for t, n in by_type.items()]
     else:
         types = list(map(type, objs))
-        by_id = Counter(map(id, types))
+        by_id = count_by(map(id, types))
         rep = dict(zip(map(id, types), types))
         pairs = [(rep[i], n) for i, n in by_id.items()]
         del types, rep
@@ -74,7 +86,10 @@ def object_counts(collect=False, limit=None, exact_sizes=False):
             types_list = list(map(type, objs))
             for t, n in pairs:
                 if id(t) in variable:
-                    total = sum(map(sys.getsizeof, compress(objs, map(is_, types_list, repeat(t)))))
+                    try:
+                        total = sum(map(sys.getsizeof, compress(objs, map(is_, types_list, repeat(t)))))
+                    except Exception:  # a C __sizeof__ that raises: fall back to the fixed size
+                        total = _basic_size(t) * n
                     variable[id(t)] = [total, n]
             del types_list
         else:
@@ -84,7 +99,10 @@ def object_counts(collect=False, limit=None, exact_sizes=False):
             for o in picks:
                 acc = variable.get(id(type(o)))
                 if acc is not None:
-                    acc[0] += getsizeof(o)
+                    try:
+                        acc[0] += getsizeof(o)
+                    except Exception:  # a C __sizeof__ that raises: fixed size for this one
+                        acc[0] += _basic_size(type(o))
                     acc[1] += 1
     rows = []
     total_size = 0
@@ -101,8 +119,20 @@ def object_counts(collect=False, limit=None, exact_sizes=False):
     rows.sort(key=lambda r: (-r["count"], r["type"]))
     if limit:
         rows = rows[: int(limit)]
+    now = time.time()
+    _last[0], _last[1], _last[2] = n_objs, int(total_size), now
     return {"counts": rows, "totalObjects": n_objs, "totalSize": int(total_size),
-            "pauseMs": round(pause_ms, 3), "timestamp": time.time()}
+            "pauseMs": round(pause_ms, 3), "timestamp": now}
+
+
+_last = [0, 0, 0.0]  # totalObjects, totalSize, unix time of the last count (numbers only)
+
+
+def recent_totals(max_age=3.0):
+    """(totalObjects, totalSize, age s) of a count made in the last max_age seconds, else None: the
+    memory breakdown reuses it instead of a second pass (the Heap view asks for both each refresh)."""
+    age = time.time() - _last[2]
+    return (_last[0], _last[1], age) if 0 <= age <= max_age else None
 
 
 def _basic_size(t):
@@ -110,3 +140,16 @@ def _basic_size(t):
         return basicsize_of(t) + (16 if flags_of(t) & (1 << 14) else 0)
     except Exception:
         return 0
+
+
+def warm_up():
+    """Import and resolve now what the first count, breakdown or snapshot would (modules, ctypes
+    symbols, struct formats), so an attach or a first snapshot never shows as growth."""
+    try:
+        from . import memorybreakdown, snapshot, untracked  # noqa: F401
+        memorybreakdown.warm_up()
+        import struct
+        for fmt in ("!BB", "!BBH", "!BBQ", "!H", "!Q", "!I", "!QQ", "!QQQQ"):  # websocket, snapshot
+            struct.calcsize(fmt)
+    except Exception:
+        pass

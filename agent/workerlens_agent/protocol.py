@@ -42,6 +42,9 @@ def descriptor():
                 _p("stateDetail", "string", True), _p("task", "object", True, "the Celery task it runs"),
                 _p("waitsOn", "object", True, "object waited on, its holders where knowable"),
                 _p("holds", "array", True, "locks held, inferred from source", items={"type": "object"})]},
+            {"id": "MemoryPart", "type": "object", "properties": [
+                _p("key", "string"), _p("label", "string"), _p("bytes", "number", True), _p("how", "string"),
+                _p("source", "string", True), _p("reason", "string", True)]},
             {"id": "TaskStat", "type": "object", "properties": [
                 _p("name", "string"), _p("runs", "integer"), _p("failures", "integer"),
                 _p("totalSeconds", "number"), _p("memDeltaBytes", "number"),
@@ -72,6 +75,23 @@ def descriptor():
                 _p("pool", "string", True), _p("exact", "boolean"), _p("tasks", "array", items={"$ref": "TaskStat"})]},
             {"name": "getResourceCounts", "parameters": empty, "returns": [
                 _p("fds", "integer"), _p("sockets", "integer"), _p("threads", "integer"), _p("rssBytes", "number")]},
+            {"name": "getMemoryBreakdown",
+             "description": "Where the RSS is: gc-tracked and untracked objects, pymalloc overhead, free memory "
+                            "malloc holds, native rest; each part says exact/estimated/unavailable.",
+             "parameters": [
+                 _p("untracked", "boolean", True, "also walk untracked objects and rank containers (slower)"),
+                 _p("noArenas", "boolean", True, "skip malloc_info's per-arena figures")],
+             "returns": [_p("rssBytes", "number", True), _p("process", "object"),
+                         _p("parts", "array", items={"$ref": "MemoryPart"}), _p("malloc", "object"),
+                         _p("pymalloc", "object"), _p("trackedObjects", "integer"),
+                         _p("untracked", "object", True), _p("pid", "integer"), _p("timestamp", "number"),
+                         _p("costMs", "object")]},
+            {"name": "trimMemory", "description": "glibc malloc_trim(0); RSS before and after.",
+             "parameters": empty, "returns": [
+                 _p("trimmed", "boolean"), _p("rssBeforeBytes", "number", True), _p("rssAfterBytes", "number", True),
+                 _p("releasedBytes", "number", True), _p("trimMs", "number"), _p("reason", "string", True),
+                 _p("source", "string", True), _p("mallocFreeBeforeBytes", "number", True),
+                 _p("mallocFreeAfterBytes", "number", True)]},
         ],
         "events": [
             {"name": "taskEvent", "parameters": [

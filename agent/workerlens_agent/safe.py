@@ -47,12 +47,40 @@ def own_attr(t, name):
 
 
 def sizeof_is_c(t):
-    """True when sys.getsizeof(o) for instances of t runs only C code."""
+    """True when sys.getsizeof(o) for instances of t runs only C code that accepts them.
+
+    A C __sizeof__ borrowed from an unrelated type (`__sizeof__ = dict.__sizeof__` on a list
+    subclass) is C but raises TypeError: its __objclass__ must be on t's own MRO."""
     try:
         impl = own_attr(t, "__sizeof__")
+        ti = type(impl)
+        if ti not in _C_CALLABLES:
+            return False
+        if ti is types.BuiltinFunctionType:
+            return False  # a bound C function (e.g. len) in the class dict: no __objclass__ to check
+        owner = _objclass_of(impl)
+        return any(m is owner for m in mro_of(t) or ())
     except Exception:
         return False
-    return type(impl) in _C_CALLABLES
+
+
+def _objclass_of(descr):
+    for klass in (types.MethodDescriptorType, types.WrapperDescriptorType):
+        if type(descr) is klass:
+            return klass.__dict__["__objclass__"].__get__(descr)
+    return None
+
+
+def hashes_by_identity(meta):
+    """True when hashing/comparing instances of `meta` (a metaclass) runs only type's own C slots:
+    the first __hash__ and __eq__ along its MRO (mixins included) belong to `type` or `object`."""
+    for name in ("__hash__", "__eq__"):
+        for klass in mro_of(meta) or ():
+            if name in typedict_of(klass):
+                if klass is not type and klass is not object:
+                    return False
+                break
+    return True
 
 
 class SizeOf(object):

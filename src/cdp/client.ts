@@ -2,7 +2,7 @@
 // the method and the worker, and a dropped connection (worker restarted, agent re-injected) is
 // re-established by asking `locate` where the endpoint is now. Pending calls never hang: a drop
 // rejects them at once with kind 'disconnected'.
-import type { GetObjectCountsParams } from '../protocol/agent';
+import type { GetMemoryBreakdownParams, GetObjectCountsParams } from '../protocol/agent';
 import { CdpError, describeError } from './errors';
 import type { CdpEvents, CdpMethod, ParamsOf, ResultOf } from './methods';
 import { CdpEndpoint, CdpProtocolError, CdpTransport, Connector, Unsubscribe } from './transport';
@@ -151,6 +151,8 @@ export class CdpClient {
     getThreadStacks: (o?: CallOptions) => this.call('Python.getThreadStacks', {}, o),
     getTaskStats: (o?: CallOptions) => this.call('Python.getTaskStats', {}, o),
     getResourceCounts: (o?: CallOptions) => this.call('Python.getResourceCounts', {}, o),
+    getMemoryBreakdown: (params: GetMemoryBreakdownParams = {}, o?: CallOptions) => this.call('Python.getMemoryBreakdown', params, o),
+    trimMemory: (o?: CallOptions) => this.call('Python.trimMemory', {}, o),
   };
 
   readonly runtime = {

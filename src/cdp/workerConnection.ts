@@ -2,7 +2,7 @@
 // (src/cli/heapLive.ts) alike: tell what the pid is (src/model/workerList is the only classifier),
 // find or inject the Python agent or find the Node inspector, connect a CdpClient, and read heap
 // counts the same way for both kinds (Python: Python.getObjectCounts; Node: a snapshot by class).
-import type { DiscoveryFile, GetObjectCountsResult, ProcessInfo } from '../protocol/agent';
+import type { DiscoveryFile, GetObjectCountsResult, MemoryBreakdown, ProcessInfo } from '../protocol/agent';
 import { processKind, nodeInspectorPort, scriptName } from '../model/workerList';
 import { objectCountsOfSnapshot } from '../model/snapshotCounts';
 import type { HeapSnapshot } from '../model/heapSnapshot';
@@ -12,6 +12,7 @@ import { endpointFromDiscovery, readDiscoveryFile as readAnyDiscoveryFile, Untru
 import { resolveConnectTarget } from './endpoint';
 import { injectAgent, InjectError } from './inject';
 import { captureHeapSnapshot, CaptureOptions } from './heapCapture';
+import { nodeMemoryBreakdown } from './nodeMemory';
 import { readProcess } from './procScan';
 import { ActivationError, activateInspector, inspectorOf } from './inspectorActivate';
 import type { CdpEndpoint, Connector } from './transport';
@@ -109,6 +110,12 @@ export class WorkerConnection {
     const t0 = Date.now();
     const snapshot = await this.snapshot({ signal: opts.signal });
     return { result: objectCountsOfSnapshot(snapshot, Date.now() - t0), snapshot };
+  }
+
+  /** Where the RSS is: the agent's Python.getMemoryBreakdown (untracked: also walk untracked objects), or process.memoryUsage() for Node. */
+  memoryBreakdown(opts: { signal?: AbortSignal; untracked?: boolean } = {}): Promise<MemoryBreakdown> {
+    if (this.kind === 'python') return this.client.python.getMemoryBreakdown({ untracked: opts.untracked ?? false }, { signal: opts.signal, timeoutMs: 60_000 });
+    return nodeMemoryBreakdown(this.client, opts.signal);
   }
 
   dispose(): void {

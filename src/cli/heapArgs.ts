@@ -3,11 +3,15 @@ import { UsageError } from './command';
 
 export const HEAP_USAGE = `Usage:
   workerlens heap --pid PID | --connect HOST:PORT|WS_URL [--samples N] [--interval SECONDS]
-                  [--format text|json] [--no-inject] [--top N]
+                  [--format text|json] [--no-inject] [--top N] [--trim]
   workerlens heap FILE.heapsnapshot [MORE.heapsnapshot ...] [--compare BASELINE.heapsnapshot]
                   [--format text|json] [--top N]
 
-Finds the object types that grow and shows who keeps them alive (clustered retainer paths).
+Finds the object types that grow and shows who keeps them alive (clustered retainer paths); live,
+also where the whole RSS is (Python objects, untracked str/bytes, allocator overhead, free memory
+malloc holds, native memory), the containers that grow (with their path) and a verdict in words.
+A prefork main is sampled with its pool children (those running an agent) and the answer names the
+child where the leak is.
   --pid PID          a Python worker: uses its Worker Lens agent (discovery file), injecting it
                      with ptrace when the worker was started without it (unless --no-inject);
                      a Node process: its inspector (--inspect), or opened with SIGUSR1 as VS
@@ -18,6 +22,8 @@ Finds the object types that grow and shows who keeps them alive (clustered retai
   --interval S       seconds between samples (default 2)
   --compare FILE     offline: the earlier snapshot to compare FILE against
   --top N            suspects to show (default 5)
+  --trim             after sampling, call malloc_trim(0) in the worker (each pool child too) and
+                     report how much RSS came back: the proof that it was fragmentation
   --format F         text (default) or json`;
 
 export interface HeapArgs {
@@ -30,10 +36,11 @@ export interface HeapArgs {
   format: 'text' | 'json';
   inject: boolean;
   top: number;
+  trim: boolean;
 }
 
 export function parseHeapArgs(argv: string[]): HeapArgs {
-  const a: HeapArgs = { files: [], compare: null, pid: null, connect: null, samples: 3, intervalSeconds: 2, format: 'text', inject: true, top: 5 };
+  const a: HeapArgs = { files: [], compare: null, pid: null, connect: null, samples: 3, intervalSeconds: 2, format: 'text', inject: true, top: 5, trim: false };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || (v.startsWith('--') && v.length > 2)) throw new UsageError(`${flag} needs a value`);
@@ -68,6 +75,7 @@ export function parseHeapArgs(argv: string[]): HeapArgs {
       case '--compare': a.compare = take(); break;
       case '--top': a.top = int(take(), '--top', 1); break;
       case '--no-inject': a.inject = false; break;
+      case '--trim': a.trim = true; break;
       default:
         if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option '${arg}'`);
         a.files.push(arg);
@@ -77,5 +85,6 @@ export function parseHeapArgs(argv: string[]): HeapArgs {
   if (modes === 0) throw new UsageError('give --pid PID, --connect HOST:PORT, or a .heapsnapshot file');
   if (modes > 1) throw new UsageError('give only one of --pid, --connect or snapshot files');
   if (a.compare !== null && a.files.length === 0) throw new UsageError('--compare goes with a snapshot file');
+  if (a.trim && a.files.length > 0) throw new UsageError('--trim goes with --pid or --connect (a live worker)');
   return a;
 }

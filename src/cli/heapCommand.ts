@@ -50,7 +50,7 @@ export const heapCommand: CliCommand = {
       return 0;
     }
     const live = await runLive(args, progress);
-    const ctx = { source: live.source, live: true, notes: live.notes };
+    const ctx = { source: live.source, live: true, notes: live.notes, processes: live.processes, summary: live.summary };
     io.stdout(args.format === 'json' ? reportJson(live.report, ctx) : reportText(live.report, ctx));
     return 0;
   },

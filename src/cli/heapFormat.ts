@@ -1,5 +1,7 @@
 // Text and JSON renderings of a LeakReport for `workerlens heap`.
 import type { LeakReport, LeakSuspect } from '../model/leakReport';
+import type { ProcessResult } from './heapProcesses';
+import { memoryJson, memoryLines, processJson } from './heapMemoryFormat';
 
 export interface ReportContext {
   /** What was examined: "pid 4242 (leaky.py)", "a.heapsnapshot → b.heapsnapshot". */
@@ -7,6 +9,10 @@ export interface ReportContext {
   /** Live samples have real time between them; offline series do not. */
   live: boolean;
   notes: string[];
+  /** Live: the process asked for first, then its pool children (each with memory and verdict). */
+  processes?: ProcessResult[];
+  /** Prefork: where the leak is, in one sentence. */
+  summary?: string | null;
 }
 
 export function reportJson(r: LeakReport, ctx: ReportContext): string {
@@ -16,11 +22,13 @@ export function reportJson(r: LeakReport, ctx: ReportContext): string {
     seconds: ctx.live ? round(r.seconds) : null,
     suspects: r.suspects.map(s => ({
       type: s.type, count: s.count, delta: s.delta, ratePerSecond: ctx.live && s.ratePerSecond !== null ? round(s.ratePerSecond) : null,
-      counts: s.counts, builtin: s.builtin, selfSize: s.selfSize, retainedSize: s.retainedSize,
+      counts: s.counts, builtin: s.builtin, selfSize: s.selfSize, retainedSize: s.retainedSize, bytesDelta: s.bytesDelta ?? null,
       paths: s.paths.map(p => ({ labels: p.labels, count: p.count, text: p.text, sampleIds: p.sampleIds })),
       otherPaths: s.otherPaths, unreachable: s.unreachable,
     })),
     notes: ctx.notes,
+    ...(ctx.processes?.length ? memoryJson(ctx.processes[0]) : {}),
+    ...(ctx.processes && ctx.processes.length > 1 ? { summary: ctx.summary ?? null, children: ctx.processes.slice(1).map(p => processJson(p, ctx.live)) } : {}),
   };
   return JSON.stringify(out, null, 2) + '\n';
 }
@@ -29,11 +37,25 @@ export function reportText(r: LeakReport, ctx: ReportContext): string {
   const lines: string[] = [];
   const span = ctx.live && r.samples > 1 ? ` over ${round(r.seconds)} s` : '';
   lines.push(`${ctx.source}: ${r.samples} sample${r.samples === 1 ? '' : 's'}${span}`);
+  if (ctx.processes && ctx.processes.length > 1 && ctx.summary) lines.push(ctx.summary);
+  if (ctx.processes?.length) lines.push(...memoryLines(ctx.processes[0]));
   if (r.suspects.length === 0) {
-    lines.push(r.samples > 1 ? `No type grew steadily. Take more samples (--samples) or wait longer between them (--interval).` : 'No objects of program-defined types found.');
+    const inContainers = (ctx.processes?.[0]?.containers.length ?? 0) > 0;
+    lines.push(r.samples <= 1 ? 'No objects of program-defined types found.'
+      : inContainers ? 'No object type grew steadily: the growth is in the containers above (str/bytes the gc does not count).'
+        : `No type grew steadily. Take more samples (--samples) or wait longer between them (--interval).`);
   } else {
     lines.push(r.samples > 1 ? 'Growing types, most suspect first:' : 'Largest program-defined types (one sample: nothing to compare):');
     r.suspects.forEach((s, i) => lines.push(...suspectLines(s, i + 1, ctx.live)));
+  }
+  for (const p of ctx.processes?.slice(1) ?? []) {
+    lines.push('', `Pool child ${p.label}:`);
+    lines.push(...memoryLines(p).map(l => `  ${l}`));
+    if (p.report.suspects.length) {
+      lines.push('  Growing types:');
+      p.report.suspects.forEach((s, i) => lines.push(...suspectLines(s, i + 1, ctx.live).map(l => `  ${l}`)));
+    }
+    for (const n of p.notes) lines.push(`  note: ${n}`);
   }
   for (const n of ctx.notes) lines.push(`note: ${n}`);
   return lines.join('\n') + '\n';

@@ -5,13 +5,14 @@ import { CdpError } from '../cdp/errors';
 import { workerLabel } from '../cdp/discovery';
 import { InjectError } from '../cdp/inject';
 import { AttachError, connectWorker, WorkerConnection } from '../cdp/workerConnection';
-import type { HeapSnapshot } from '../model/heapSnapshot';
-import { buildLeakReport, HeapAnalysis, LeakReport } from '../model/leakReport';
-import { CountSample, isBuiltinType } from '../model/growth';
+import type { LeakReport } from '../model/leakReport';
+import { preforkSummary } from '../model/memoryVerdict';
+import { poolChildren } from './heapPool';
+import { ProcessResult, ProcessSampler, ProcessTarget } from './heapProcesses';
 import { CliError } from './command';
 import type { HeapArgs } from './heapArgs';
 
-export interface LiveResult { report: LeakReport; source: string; notes: string[] }
+export interface LiveResult { report: LeakReport; source: string; notes: string[]; processes: ProcessResult[]; summary: string | null }
 
 /** Reaches the worker the way the extension does (src/cdp/workerConnection.ts); errors become one CLI line. */
 async function connect(args: HeapArgs, progress: (m: string) => void): Promise<WorkerConnection> {
@@ -31,9 +32,6 @@ async function connect(args: HeapArgs, progress: (m: string) => void): Promise<W
   }
 }
 
-/** Modules whose types belong to the interpreter and its C helpers, not to the program (ranked after program types). */
-const INTERPRETER_MODULES = new Set(['builtins', 'weakref', '_weakref', '_weakrefset', 'abc', '_abc', 'types', 'collections', '_collections', '_io', 'io', 're', '_sre', 'functools', '_functools', 'typing']);
-
 function sleep(ms: number): Promise<void> { return new Promise(r => setTimeout(r, ms)); }
 
 export async function runLive(args: HeapArgs, progress: (m: string) => void): Promise<LiveResult> {
@@ -42,38 +40,29 @@ export async function runLive(args: HeapArgs, progress: (m: string) => void): Pr
   try {
     const python = conn.kind === 'python';
     const source = conn.info ? workerLabel(conn.info) : conn.client.endpoint?.label ?? conn.label;
-    const samples: CountSample[] = [];
-    const builtinTypes = new Set<string>();   // Python types defined in C by the interpreter (module "builtins")
-    let first: HeapSnapshot | undefined;
-    let last: HeapSnapshot | undefined;
-    for (let i = 0; i < args.samples; i++) {
-      if (i > 0) await sleep(args.intervalSeconds * 1000);
-      progress(`sample ${i + 1}/${args.samples}…`);
-      const { result, snapshot } = await conn.heapCounts({ timeoutMs: 30_000 });
-      const counts = new Map<string, number>();
-      for (const c of result.counts) {
-        counts.set(c.type, (counts.get(c.type) ?? 0) + c.count);
-        if (python && INTERPRETER_MODULES.has(c.module)) builtinTypes.add(c.type);
+    const targets: ProcessTarget[] = [{ conn, label: source }];
+    // a prefork main runs no task: its pool children (each with its own agent) are sampled with it
+    if (python && args.pid !== null && conn.info?.role === 'main') targets.push(...await poolChildren(args.pid, notes));
+    const samplers = targets.map(t => new ProcessSampler(t));
+    try {
+      for (let i = 0; i < args.samples; i++) {
+        if (i > 0) await sleep(args.intervalSeconds * 1000);
+        progress(`sample ${i + 1}/${args.samples}…`);
+        await Promise.all(samplers.map((s, k) => s.sample(i).catch(e => {
+          if (k === 0) throw e;  // the pid asked for: its failure is the answer
+          notes.push(`${s.target.label} stopped answering (${(e as Error).message}): left out`);
+          samplers.splice(samplers.indexOf(s), 1);
+        })));
       }
-      samples.push({ timestamp: Date.now() / 1000, counts });
-      if (snapshot) {
-        if (i === 0) first = snapshot;
-        last = snapshot;
-      }
+      if (python) progress('heap snapshot for retainer paths…');
+      const processes: ProcessResult[] = [];
+      for (const s of samplers) processes.push(await s.finish({ top: args.top, trim: args.trim, paths: true }));
+      notes.push(...processes[0].notes);
+      const summary = preforkSummary(processes.map(p => ({ label: p.label, pid: p.pid ?? 0, role: p.role ?? 'process', verdict: p.verdict })));
+      return { report: processes[0].report, source, notes, processes, summary };
+    } finally {
+      for (const t of targets.slice(1)) t.conn.dispose();
     }
-    if (python) {
-      progress('heap snapshot for retainer paths…');
-      try {
-        last = await conn.snapshot();
-      } catch (e) {
-        if (!(e instanceof CdpError && e.kind === 'protocol')) throw e;
-        notes.push(`no retainer paths: ${e.message}`);
-      }
-    }
-    const analysis = last ? new HeapAnalysis(last) : undefined;
-    const report = buildLeakReport({ samples, last: analysis, first: first !== last ? first : undefined, maxSuspects: args.top,
-      growth: { isBuiltin: t => builtinTypes.has(t) || isBuiltinType(t) } });
-    return { report, source, notes };
   } catch (e) {
     if (e instanceof CdpError) {
       const gone = e.kind === 'disconnected' || e.kind === 'closed' ? ' — the worker or its agent went away' : '';

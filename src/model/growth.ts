@@ -6,6 +6,8 @@ export interface CountSample {
   /** Seconds (any origin); used for rates only. */
   timestamp: number;
   counts: ReadonlyMap<string, number>;
+  /** Bytes per type, when known (Python.getObjectCounts sizes): growth must then be material in bytes too. */
+  sizes?: ReadonlyMap<string, number>;
 }
 
 export interface GrowthOptions {
@@ -13,6 +15,9 @@ export interface GrowthOptions {
   minDelta?: number;
   /** Share of intervals that must grow (series of 3+ samples). Default 0.5. */
   minConsistency?: number;
+  /** With sizes in the samples: ignore types whose bytes grew by less than this. Default 8 KB
+   *  (the agent's own bookkeeping, a dozen weakrefs, is ~1 KB). */
+  minBytes?: number;
   /** Types counted as built-in (listed after user types at any score). Default: isBuiltinType. */
   isBuiltin?: (type: string) => boolean;
 }
@@ -30,6 +35,8 @@ export interface GrowthSuspect {
   builtin: boolean;
   score: number;
   counts: number[];
+  /** Bytes gained, when the samples carry sizes; else null. */
+  bytesDelta: number | null;
 }
 
 /**
@@ -51,6 +58,7 @@ export function findGrowthSuspects(samples: readonly CountSample[], opts: Growth
   const minDelta = opts.minDelta ?? 10;
   const minConsistency = opts.minConsistency ?? 0.5;
   const builtin = opts.isBuiltin ?? isBuiltinType;
+  const minBytes = opts.minBytes ?? 8 * 1024;
   const types = new Set<string>();
   for (const s of samples) for (const t of s.counts.keys()) types.add(t);
   const n = samples.length;
@@ -60,6 +68,9 @@ export function findGrowthSuspects(samples: readonly CountSample[], opts: Growth
     const c = samples.map(s => s.counts.get(type) ?? 0);
     const delta = c[n - 1] - c[0];
     if (delta < minDelta) continue;
+    const s0 = samples[0].sizes, s1 = samples[n - 1].sizes;
+    const bytesDelta = s0 && s1 ? (s1.get(type) ?? 0) - (s0.get(type) ?? 0) : null;
+    if (bytesDelta !== null && bytesDelta < minBytes) continue;
     let ups = 0, rise = 0, maxStep = 0, peak = c[0];
     for (let i = 1; i < n; i++) {
       const step = c[i] - c[i - 1];
@@ -77,7 +88,7 @@ export function findGrowthSuspects(samples: readonly CountSample[], opts: Growth
     }
     out.push({
       type, count: c[n - 1], delta, ratePerSecond: seconds > 0 ? delta / seconds : 0, consistency,
-      builtin: builtin(type), score: delta * consistency * Math.min(1, kept), counts: c,
+      builtin: builtin(type), score: delta * consistency * Math.min(1, kept), counts: c, bytesDelta,
     });
   }
   return out.sort((a, b) => Number(a.builtin) - Number(b.builtin) || b.score - a.score || a.type.localeCompare(b.type));

@@ -47,6 +47,8 @@ export interface LeakSuspect {
   ratePerSecond: number | null;
   /** Counts per sample, first to last. */
   counts: number[];
+  /** Bytes gained over the samples when sizes were known (live Python counts); else null. */
+  bytesDelta?: number | null;
   builtin: boolean;
   selfSize: number | null;
   retainedSize: number | null;
@@ -98,7 +100,7 @@ export function buildLeakReport(input: LeakReportInput): LeakReport {
   };
   if (n >= 2) {
     for (const g of findGrowthSuspects(input.samples, input.growth).slice(0, maxSuspects)) {
-      suspects.push(withPaths({ type: g.type, count: g.count, delta: g.delta, ratePerSecond: g.ratePerSecond, counts: g.counts, builtin: g.builtin }));
+      suspects.push(withPaths({ type: g.type, count: g.count, delta: g.delta, ratePerSecond: g.ratePerSecond, counts: g.counts, builtin: g.builtin, bytesDelta: g.bytesDelta }));
     }
   } else if (input.last) {
     // One snapshot: nothing grows yet; show the user types holding the most memory.

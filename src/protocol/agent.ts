@@ -225,6 +225,134 @@ export interface TaskEvent {
   rssBytes: number;
 }
 
+/** How a figure was obtained. Every figure the tool shows carries one (a wrong answer is worse than none). */
+export type FigureHow = 'exact' | 'estimated' | 'unavailable';
+
+/** Parts of a Python process's RSS (Python.getMemoryBreakdown), in this order. */
+export type PythonMemoryPartKey = 'fileBacked' | 'pythonTracked' | 'pythonUntracked' | 'allocatorOverhead' | 'mallocFree' | 'nativeOther';
+/** Parts of a Node process's RSS (process.memoryUsage() through Runtime.evaluate: src/cdp/nodeMemory.ts). */
+export type NodeMemoryPartKey = 'jsHeapUsed' | 'jsHeapFree' | 'external' | 'arrayBuffers' | 'nativeOther';
+export type MemoryPartKey = PythonMemoryPartKey | NodeMemoryPartKey;
+
+export interface MemoryPart {
+  key: MemoryPartKey;
+  label: string;
+  /** null when unavailable. */
+  bytes: number | null;
+  how: FigureHow;
+  /** Where the number comes from ("glibc mallinfo2().fordblks"); null when unavailable. */
+  source: string | null;
+  /** Why unavailable, or a caveat of an estimate. */
+  reason?: string;
+}
+
+/** /proc/PID/smaps_rollup (else status, else statm). Shared vs private: pages shared with the prefork parent. */
+export interface ProcessMemory {
+  rssBytes: number | null;
+  pssBytes?: number | null;
+  anonymousBytes?: number | null;
+  sharedBytes?: number | null;
+  privateBytes?: number | null;
+  privateDirtyBytes?: number | null;
+  swapBytes?: number | null;
+  source: string | null;
+  how: FigureHow;
+  reason?: string;
+}
+
+export interface MallocStats {
+  how: FigureHow;
+  reason?: string;
+  source?: string;
+  allocator?: string;            // 'glibc', 'jemalloc', …
+  arenaBytes?: number;
+  mmapBytes?: number;
+  inUseBytes?: number;
+  /** Free bytes inside malloc's arenas (not returned to the OS). */
+  freeBytes?: number;
+  topReleasableBytes?: number;
+  /** Arenas (malloc_info); null when it could not be read. */
+  arenas?: number | null;
+  perArena?: { arena: number; systemBytes: number | null; freeBytes: number }[] | null;
+  perArenaReason?: string;
+}
+
+export interface PymallocStats {
+  how: FigureHow;
+  reason?: string;
+  source?: string;
+  arenas?: number;
+  arenaBytes?: number;
+  objectBytes?: number;
+  overheadBytes?: number;
+  freeBlockBytes?: number;
+  unusedPoolBytes?: number;
+}
+
+/** A container (dict/list/set/deque, gc-tracked or not) holding many items, with a path to a named root. */
+export interface ContainerInfo {
+  /** id() in the worker: stable while the container lives (series are keyed by id + type). */
+  id: number;
+  type: string;
+  module: string;
+  length: number;
+  /** false for dicts the gc does not track (only str/int/… inside): invisible to getObjectCounts. */
+  tracked: boolean;
+  shallowBytes: number;
+  /** Shallow size + the items it holds directly (estimated: sampled beyond 20,000 items). */
+  ownedBytes: number;
+  /** Most common item types, e.g. ["str"]. */
+  itemTypes: string[];
+  /** Retainer path labels from a named root (["tasks", "_seen"]); null when none was found within 10 hops. */
+  path: string[] | null;
+  pathText: string | null;
+}
+
+export interface UntrackedWalk {
+  objects: number;
+  bytes: number;
+  /** The walk stopped at its object limit: figures are lower bounds. */
+  partial: boolean;
+  byType: ObjectCount[];
+  containers: ContainerInfo[];
+  costMs: { walk: number; containers: number; paths: number };
+}
+
+export interface GetMemoryBreakdownParams {
+  /** Also walk untracked objects and rank containers (slower: its own cadence). Default false. */
+  untracked?: boolean;
+  /** Skip malloc_info's per-arena figures. */
+  noArenas?: boolean;
+}
+
+export interface MemoryBreakdown {
+  rssBytes: number | null;
+  process: ProcessMemory;
+  /** Add up to RSS (nativeOther is the remainder, clamped at 0: its reason says when it was). */
+  parts: MemoryPart[];
+  malloc: MallocStats | null;
+  pymalloc: PymallocStats | null;
+  trackedObjects: number;
+  untracked: UntrackedWalk | null;
+  pid: number;
+  timestamp: number;       // unix seconds
+  costMs: { total: number; counts: number; untracked: number };
+}
+
+/** Python.trimMemory: glibc malloc_trim(0) in the worker. */
+export interface TrimMemoryResult {
+  trimmed: boolean;
+  reason?: string;
+  source?: string;
+  rssBeforeBytes: number | null;
+  rssAfterBytes: number | null;
+  /** RSS before − after (what came back to the OS). */
+  releasedBytes: number | null;
+  trimMs: number;
+  mallocFreeBeforeBytes?: number | null;
+  mallocFreeAfterBytes?: number | null;
+}
+
 /** Method name → [params, result]; the typed client in src/cdp is generated from this map. */
 export interface PythonDomain {
   'Python.enable': [Record<string, never>, Record<string, never>];
@@ -234,6 +362,8 @@ export interface PythonDomain {
   'Python.getThreadStacks': [Record<string, never>, GetThreadStacksResult];
   'Python.getTaskStats': [Record<string, never>, GetTaskStatsResult];
   'Python.getResourceCounts': [Record<string, never>, GetResourceCountsResult];
+  'Python.getMemoryBreakdown': [GetMemoryBreakdownParams, MemoryBreakdown];
+  'Python.trimMemory': [Record<string, never>, TrimMemoryResult];
 }
 
 /** CDP error codes the agent uses. */

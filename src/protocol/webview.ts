@@ -98,6 +98,10 @@ export interface TimelineSample {
   t: number;
   rss?: number;          // bytes
   heapUsed?: number;     // bytes
+  /** Native allocations no Python/JS object explains (memory breakdown, estimated), bytes. */
+  native?: number;
+  /** Free memory malloc holds and has not returned (glibc mallinfo2), bytes. */
+  mallocFree?: number;
 }
 
 /** A task run on a worker: marks its start (and its end when known). */

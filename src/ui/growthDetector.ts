@@ -7,6 +7,10 @@ import { findGrowthSuspects } from '../model/growth';
 const WINDOW = 15;
 
 export const growthDetector: GrowthDetector = (samples: readonly CountSample[]) => {
-  const recent = samples.slice(-WINDOW).map(s => ({ timestamp: s.timestamp, counts: new Map([...s.counts].map(([k, c]) => [k, c.count])) }));
+  const recent = samples.slice(-WINDOW).map(s => ({
+    timestamp: s.timestamp,
+    counts: new Map([...s.counts].map(([k, c]) => [k, c.count])),
+    sizes: new Map([...s.counts].map(([k, c]) => [k, c.size])),
+  }));
   return new Set(findGrowthSuspects(recent, { minDelta: 3 }).map(g => g.type));
 };

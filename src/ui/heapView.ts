@@ -2,12 +2,13 @@
 // types flagged. Refreshes every workerLens.heap.refreshInterval seconds while visible; paused
 // when hidden or by the user. Data comes from a HeapSource (an attached worker session).
 import * as vscode from 'vscode';
-import type { GetObjectCountsResult, ObjectCount } from '../protocol/agent';
+import type { GetObjectCountsResult, ObjectCount, TrimMemoryResult } from '../protocol/agent';
 import { heapTable, HeapRow, HeapSort, indexCounts } from '../model/heapTable';
 import { formatBytes, formatCount, formatDelta } from '../common/format';
 import { refreshIntervalMs, refreshNote } from '../model/refreshBudget';
+import { MemoryHeader, MemoryNode, MemorySource } from './memoryHeader';
 
-export interface HeapSource {
+export interface HeapSource extends MemorySource {
   /** Shown in the view's message, e.g. "ForkPoolWorker-1 (pid 4242)". */
   readonly label: string;
   readonly pid: number;
@@ -23,8 +24,10 @@ export type GrowthDetector = (samples: readonly CountSample[]) => ReadonlySet<st
 
 const MAX_SAMPLES = 120;
 
-export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<HeapRow | undefined>();
+type HeapItem = HeapRow | MemoryNode;
+
+export class HeapView implements vscode.TreeDataProvider<HeapItem>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<HeapItem | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private source: HeapSource | undefined;
   private latest: ObjectCount[] = [];
@@ -40,7 +43,9 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
   private lastPauseMs: number | null = null;
   private inFlight: AbortController | undefined;
   private lastError: string | undefined;
-  private view: vscode.TreeView<HeapRow> | undefined;
+  private view: vscode.TreeView<HeapItem> | undefined;
+  /** The header row: where the RSS is, the verdict, Trim now (memoryHeader.ts). */
+  readonly memory: MemoryHeader;
   private readonly subs: vscode.Disposable[] = [];
   private readonly sourceChanged = new vscode.EventEmitter<HeapSource | undefined>();
   /** The worker shown changed (attach, select, detach): the Tasks view and the timeline follow. */
@@ -50,10 +55,11 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
   readonly onDidSetBaseline = this.baselineSet.event;
 
   constructor(private readonly log: vscode.LogOutputChannel, private readonly detectGrowth: GrowthDetector) {
+    this.memory = new MemoryHeader(log);
     this.subs.push(vscode.workspace.onDidChangeConfiguration(e => { if (e.affectsConfiguration('workerLens.heap.refreshInterval')) this.reschedule(); }));
   }
 
-  attachView(view: vscode.TreeView<HeapRow>): void {
+  attachView(view: vscode.TreeView<HeapItem>): void {
     this.view = view;
     this.subs.push(view.onDidChangeVisibility(() => this.reschedule()));
     this.updateMessage();
@@ -65,6 +71,7 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
     this.inFlight?.abort();
     this.source = source;
     this.latest = []; this.samples = []; this.baseline = null; this.growing = new Set(); this.lastError = undefined; this.lastPauseMs = null;
+    this.memory.reset();
     void vscode.commands.executeCommand('setContext', 'workerLens.heap.hasSource', !!source);
     this.sourceChanged.fire(source);
     this.changed.fire(undefined);
@@ -127,6 +134,8 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
       this.lastPauseMs = r.pauseMs;
       if (this.intervalMs() !== interval) this.reschedule();
       this.changed.fire(undefined);
+      await this.memory.refresh(source, ac.signal, this.samples);
+      if (this.source === source) this.changed.fire(undefined);
     } catch (e) {
       if (ac.signal.aborted) return;
       this.lastError = (e as Error).message;
@@ -166,7 +175,22 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
     this.view.message = parts.join(' · ');
   }
 
-  getTreeItem(r: HeapRow): vscode.TreeItem {
+  /** Trim now: malloc_trim(0) in the shown worker; the header then shows what came back. */
+  async trimNow(): Promise<TrimMemoryResult> {
+    const source = this.source;
+    if (!source) throw new Error('no worker is shown in the Heap view');
+    const r = await this.memory.trim(source);
+    this.changed.fire(undefined);
+    void this.refresh();
+    return r;
+  }
+
+  getTreeItem(r: HeapItem): vscode.TreeItem {
+    if ('kind' in r && r.kind === 'memory') return this.memory.treeItem(r);
+    return this.rowItem(r as HeapRow);
+  }
+
+  private rowItem(r: HeapRow): vscode.TreeItem {
     const item = new vscode.TreeItem(r.label, vscode.TreeItemCollapsibleState.None);
     item.id = `heap-${r.key}`;
     item.description = `${formatCount(r.count)}  ${formatDelta(r.delta)}  ${formatBytes(r.size)}`;
@@ -178,8 +202,10 @@ export class HeapView implements vscode.TreeDataProvider<HeapRow>, vscode.Dispos
     return item;
   }
 
-  getChildren(r?: HeapRow): HeapRow[] {
-    return r ? [] : this.rows();
+  getChildren(r?: HeapItem): HeapItem[] {
+    if (r) return 'kind' in r && r.kind === 'memory' ? r.children ?? [] : [];
+    const head = this.source ? this.memory.root() : null;
+    return head ? [head, ...this.rows()] : this.rows();
   }
 
   dispose(): void {

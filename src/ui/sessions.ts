@@ -84,6 +84,9 @@ export class SessionManager implements vscode.Disposable {
       endpointUrl: () => conn.endpointUrl(),
       getObjectCounts: async (s: AbortSignal) => (await conn.heapCounts({ signal: s })).result,
       streamSnapshot: (s, onChunk, onProgress) => conn.streamSnapshot({ signal: s, onChunk, onProgress }),
+      role: conn.info?.role ?? conn.discovery?.role ?? null,
+      getMemoryBreakdown: (s: AbortSignal, untracked: boolean) => conn.memoryBreakdown({ signal: s, untracked }),
+      trimMemory: conn.kind === 'python' ? () => conn.client.python.trimMemory({ timeoutMs: 60_000 }) : undefined,
     };
     this.sessions.set(row.pid, session);
     this.log.info(`attached to ${session.label} at ${session.client.endpoint?.label ?? '?'}`);

@@ -2,7 +2,7 @@
 // boundaries from the agent's Python.taskEvent; the Heap view's baseline as a marker. Sampling runs
 // only while the panel is open.
 import * as vscode from 'vscode';
-import type { TaskEvent } from '../protocol/agent';
+import type { MemoryBreakdown, TaskEvent } from '../protocol/agent';
 import type { TimelineMarker, TimelineSample, TimelineWorker } from '../protocol/webview';
 import { TimelinePanel } from './panels/timelinePanel';
 import type { Session, SessionManager } from './sessions';
@@ -64,8 +64,9 @@ export class TimelineController implements vscode.Disposable {
     await Promise.all(this.sessions.all().map(async s => {
       try {
         if (s.kind === 'python') {
-          const [res, heap] = await Promise.all([s.client.python.getResourceCounts({ timeoutMs: 3000 }), s.client.runtime.getHeapUsage({ timeoutMs: 3000 })]);
-          out.push({ workerId: String(s.pid), t: Date.now(), rss: res.rssBytes, heapUsed: heap.usedSize });
+          const [res, heap, mem] = await Promise.all([s.client.python.getResourceCounts({ timeoutMs: 3000 }), s.client.runtime.getHeapUsage({ timeoutMs: 3000 }),
+            s.client.python.getMemoryBreakdown({ noArenas: true }, { timeoutMs: 3000 }).catch(() => null)]);
+          out.push({ workerId: String(s.pid), t: Date.now(), rss: res.rssBytes, heapUsed: heap.usedSize, ...breakdownSeries(mem) });
         } else {
           const heap = await s.client.runtime.getHeapUsage({ timeoutMs: 3000 });
           out.push({ workerId: String(s.pid), t: Date.now(), heapUsed: heap.usedSize, rss: s.row.rssBytes });
@@ -91,6 +92,12 @@ export class TimelineController implements vscode.Disposable {
     this.stop();
     for (const d of this.subs) d.dispose();
   }
+}
+
+/** The memory breakdown's parts the timeline draws (absent when unavailable, e.g. an older agent). */
+function breakdownSeries(b: MemoryBreakdown | null): Pick<TimelineSample, 'native' | 'mallocFree'> {
+  const get = (k: string) => { const p = b?.parts.find(x => x.key === k); return p && p.bytes !== null ? p.bytes : undefined; };
+  return { native: get('nativeOther'), mallocFree: get('mallocFree') };
 }
 
 function worker(s: Session): TimelineWorker {

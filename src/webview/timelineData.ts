@@ -4,20 +4,22 @@
 
 import type { TimelineBaseline, TimelineMarker, TimelineSample, TimelineState, TimelineWorker } from '../protocol/webview';
 
-export type Metric = 'rss' | 'heapUsed';
-export const METRICS: Metric[] = ['rss', 'heapUsed'];
+/** RSS, heap used, and two parts of the memory breakdown (issue 12): native rest, free memory malloc holds. */
+export type Metric = 'rss' | 'heapUsed' | 'native' | 'mallocFree';
+export const METRICS: Metric[] = ['rss', 'heapUsed', 'native', 'mallocFree'];
 
-export interface Series {
+export type Series = {
   worker: TimelineWorker;
   t: number[];
-  rss: (number | undefined)[];
-  heapUsed: (number | undefined)[];
   /** Largest and smallest value per metric, kept up to date on add so a render does not scan every sample. */
   max: Record<Metric, number>;
   min: Record<Metric, number>;
-}
+} & Record<Metric, (number | undefined)[]>;
 
-const newSeries = (worker: TimelineWorker): Series => ({ worker, t: [], rss: [], heapUsed: [], max: { rss: 0, heapUsed: 0 }, min: { rss: Infinity, heapUsed: Infinity } });
+const newSeries = (worker: TimelineWorker): Series => ({
+  worker, t: [], rss: [], heapUsed: [], native: [], mallocFree: [],
+  max: { rss: 0, heapUsed: 0, native: 0, mallocFree: 0 }, min: { rss: Infinity, heapUsed: Infinity, native: Infinity, mallocFree: Infinity },
+});
 
 /** A line is broken where consecutive samples of a measure lie further apart than this (the worker was detached or did not answer). */
 export const GAP_MS = 15_000;
@@ -52,6 +54,12 @@ export class TimelineStore {
     }
   }
 
+  /** True when some worker has a value of this measure (Node workers have no mallocFree, older agents no native). */
+  hasData(m: Metric): boolean {
+    for (const s of this.series.values()) if (s.min[m] < Infinity) return true;
+    return false;
+  }
+
   /** Adds samples (in order or not); returns the ids of the workers that changed. */
   addSamples(samples: TimelineSample[]): Set<string> {
     const touched = new Set<string>();
@@ -66,10 +74,12 @@ export class TimelineStore {
       }
       const n = ser.t.length;
       if (n === 0 || s.t >= ser.t[n - 1]) {
-        ser.t.push(s.t); ser.rss.push(s.rss); ser.heapUsed.push(s.heapUsed);
+        ser.t.push(s.t);
+        for (const m of METRICS) ser[m].push(s[m]);
       } else {
         const i = lowerBound(ser.t, s.t);
-        ser.t.splice(i, 0, s.t); ser.rss.splice(i, 0, s.rss); ser.heapUsed.splice(i, 0, s.heapUsed);
+        ser.t.splice(i, 0, s.t);
+        for (const m of METRICS) ser[m].splice(i, 0, s[m]);
       }
       touched.add(s.workerId);
     }
@@ -77,7 +87,8 @@ export class TimelineStore {
       const ser = this.series.get(id)!;
       const extra = ser.t.length - this.maxSamples;
       if (extra > 0) {
-        ser.t.splice(0, extra); ser.rss.splice(0, extra); ser.heapUsed.splice(0, extra); this.dropped += extra;
+        ser.t.splice(0, extra); this.dropped += extra;
+        for (const m of METRICS) ser[m].splice(0, extra);
         for (const m of METRICS) {
           let mx = 0, mn = Infinity;
           for (const v of ser[m]) if (v !== undefined) { if (v > mx) mx = v; if (v < mn) mn = v; }

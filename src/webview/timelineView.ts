@@ -19,7 +19,7 @@ export interface TimelineViewState {
   hiddenMetrics: Metric[];
 }
 
-const METRIC_NAMES: Record<Metric, string> = { rss: 'RSS', heapUsed: 'Heap used' };
+const METRIC_NAMES: Record<Metric, string> = { rss: 'RSS', heapUsed: 'Heap used', native: 'Native (no object explains)', mallocFree: 'Free held by malloc' };
 const COLORS = 6; // .c0 … .c5 in panels.css map to --vscode-charts-* colours
 const MARGIN = { top: 28, right: 24, bottom: 28, left: 76 };
 /** Height of the task-marker strip above the lanes, of a lane's title row, and the gap between lanes. */
@@ -165,6 +165,11 @@ export class TimelineView {
     this.frame = requestAnimationFrame(() => { this.frame = undefined; this.render(); });
   }
 
+  /** RSS and heap used always; the breakdown's measures once some worker reports them. */
+  private shownMetric(m: Metric): boolean { return m === 'rss' || m === 'heapUsed' || this.store.hasData(m); }
+
+  private legendMetrics = '';
+
   private buildLegend(): void {
     this.legend.replaceChildren();
     for (const s of this.store.series.values()) {
@@ -174,7 +179,9 @@ export class TimelineView {
       b.addEventListener('click', () => this.toggleIn(this.state.hiddenWorkers, id, b));
       this.legend.append(b);
     }
+    this.legendMetrics = METRICS.filter(m => this.shownMetric(m)).join(',');
     for (const m of METRICS) {
+      if (!this.shownMetric(m)) continue;
       const b = h('button', { type: 'button', class: `legend-metric metric-${m}`, 'data-metric': m, 'aria-pressed': String(!this.state.hiddenMetrics.includes(m)) },
         h('span', { class: 'dash', 'aria-hidden': 'true' }), METRIC_NAMES[m]);
       b.addEventListener('click', () => this.toggleIn(this.state.hiddenMetrics as string[], m, b));
@@ -206,7 +213,9 @@ export class TimelineView {
     if (!extent) { this.summary.textContent = 'no samples yet'; return; }
     const [e0, e1] = extent[0] === extent[1] ? [extent[0] - 30_000, extent[1] + 1_000] : extent;
     const hiddenW = new Set(this.state.hiddenWorkers);
-    const metrics = METRICS.filter(m => !this.state.hiddenMetrics.includes(m));
+    // a lane per measure some worker has (the breakdown's measures only for workers that report them)
+    if (METRICS.filter(m => this.shownMetric(m)).join(',') !== this.legendMetrics) { this.buildLegend(); this.full = true; }
+    const metrics = METRICS.filter(m => !this.state.hiddenMetrics.includes(m) && this.shownMetric(m));
     // Scales move in steps, not on every sample: the time axis gets 10 % headroom and each lane keeps
     // its range while the data fits it well, so a typical append redraws one worker's lines only.
     const [d0, d1] = this.x.domain().map(d => d.getTime());
@@ -289,7 +298,7 @@ export class TimelineView {
     const px = Math.max(1, Math.round(this.width));
     for (const lane of this.lanes.values()) {
       const m = lane.metric;
-      const items = [...this.store.series.values()].map(s => ({ key: s.worker.id, s }));
+      const items = this.shownMetric(m) ? [...this.store.series.values()].map(s => ({ key: s.worker.id, s })) : [];
       const gen = line<[number, number] | null>().defined(p => p !== null).x(p => this.x(p![0])).y(p => lane.y(p![1] / lane.unit));
       let paths = lane.g.select<SVGGElement>('g.series-layer').selectAll<SVGPathElement, (typeof items)[number]>('path.series')
         .data(items, d => d.key)

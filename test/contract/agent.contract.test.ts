@@ -20,7 +20,8 @@ const ROOT = path.resolve(__dirname, '../../..');
 const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const SCRIPT = path.join(ROOT, 'test/fixtures/agent/leaky_script.py');
 const PYTHON_METHODS: (keyof PythonDomain)[] = ['Python.enable', 'Python.disable', 'Python.getObjectCounts',
-  'Python.getProcessInfo', 'Python.getThreadStacks', 'Python.getTaskStats', 'Python.getResourceCounts'];
+  'Python.getProcessInfo', 'Python.getThreadStacks', 'Python.getTaskStats', 'Python.getResourceCounts',
+  'Python.getMemoryBreakdown', 'Python.trimMemory'];
 
 let child: ChildProcess;
 let runtimeDir: string;

@@ -174,3 +174,18 @@ test('bad data: a one-line error, nothing thrown', () => withPanel(async p => {
   assert.equal(err.message, 'Cannot draw the memory timeline: timeline sample lacks workerId or t (epoch ms).');
   assert.match((await p.page.locator('[role="alert"]').textContent())!, /timeline sample lacks/);
 }));
+
+test('the memory breakdown\'s measures get their own lanes once a worker reports them', () => withPanel(async p => {
+  await p.waitFor('ready');
+  await p.send({ type: 'timeline/state', state: state() });
+  const page = p.page;
+  await page.locator('svg path.series[data-metric="rss"]').first().waitFor({ state: 'attached' });
+  assert.equal(await page.locator('#legend button[data-metric="native"]').count(), 0, 'no lane for a measure nobody reports');
+  const samples = Array.from({ length: 10 }, (_, i) => ({ workerId: '101', t: T0 + 70_000 + i * 2000, rss: 130 * MB, heapUsed: 80 * MB, native: (20 + 5 * i) * MB, mallocFree: 3 * MB }));
+  await p.send({ type: 'timeline/append', samples });
+  const native = page.locator('svg path.series[data-worker="101"][data-metric="native"]');
+  await native.waitFor({ state: 'attached' });
+  assert.equal(await native.getAttribute('data-count'), '10');
+  assert.equal(await page.locator('#legend button[data-metric="mallocFree"]').textContent(), 'Free held by malloc');
+  assert.match((await page.locator('g.lane[data-metric="native"] text.lane-title').textContent())!, /^Native \(no object explains\) · /);
+}));
