@@ -194,6 +194,7 @@ class MetricsServer(object):
         """Bind and serve; returns self, or None after one clear log line (the worker keeps running)."""
         import _socket
         o = originals()
+        s = None
         try:
             infos = _socket.getaddrinfo(self.host, self.port, 0, _socket.SOCK_STREAM)
             family, _t, _p, _c, addr = infos[0]
@@ -202,6 +203,8 @@ class MetricsServer(object):
             s.bind(addr)
             s.listen(16)
         except OSError as e:
+            if s is not None:
+                s.close()
             what = "is in use" if getattr(e, "errno", None) == 98 else "cannot be bound"
             _log("/metrics not served: %s:%d %s (%s); the worker keeps running without metrics"
                  % (self.host, self.port, what, e.strerror or e))
@@ -212,21 +215,40 @@ class MetricsServer(object):
         return self
 
     def stop(self):
+        """Shut the socket down; the serving thread closes it (so its fd is not reused under accept())."""
         self._stopped = True
         try:
-            self.sock.close()
+            import _socket
+            self.sock.shutdown(_socket.SHUT_RDWR)
         except Exception:
             pass
 
     def _serve(self):
+        try:
+            self._serve_until_stopped()
+        finally:
+            try:
+                self.sock.close()
+            except Exception:
+                pass
+
+    def _serve_until_stopped(self):
+        o = originals()
         while not self._stopped:
             try:
-                conn, _addr = self.sock.accept()
-            except OSError:
-                if self._stopped:
+                # _accept() + the original class: accept() would wrap the fd in a gevent-patched class
+                fd, _addr = self.sock._accept()
+                conn = o.socket(self.sock.family, self.sock.type, self.sock.proto, fileno=fd)
+            except OSError as e:
+                if self._stopped or e.errno in (9, 22):  # EBADF, EINVAL: shut down
                     return
-                originals().sleep(0.05)
+                o.sleep(0.05)
                 continue
+            except Exception:
+                return
+            if self._stopped:
+                conn.close()
+                return
             try:
                 self._handle(conn)
             except Exception:
