@@ -180,11 +180,15 @@ class Recorder(object):
         now = time.time() if now is None else now
         if heavy:
             self._heavy(now)
-        agents = {self._thread_ident} if self._thread_ident else set()
+        mine = {self._thread_ident} if self._thread_ident else set()
+        agent_threads = _agent_threads()
         try:
-            stacks = procinfo.thread_stacks(agents, max_frames=30)["threads"][:32]
-            threads = [{"name": t["name"], "daemon": t["daemon"], "isRecorder": t["isAgent"],
+            stacks = procinfo.thread_stacks(mine | agent_threads, max_frames=30)["threads"]
+            threads = [{"name": "Worker Lens agent" if t["threadId"] in agent_threads else t["name"],
+                        "daemon": t["daemon"], "isRecorder": t["threadId"] in mine, "isAgent": t["isAgent"],
                         "frames": t["frames"]} for t in stacks]
+            threads.sort(key=lambda t: (t["isAgent"], t["name"] != "MainThread"))  # the worker's own first
+            threads = threads[:32]
         except Exception:
             threads = []
         try:
@@ -270,6 +274,16 @@ class Recorder(object):
             return self.refresh(heavy=False)
         except Exception:
             return None
+
+
+def _agent_threads():
+    """Threads of this process's CDP agent, if one runs (so stacks can say which are ours)."""
+    mod = sys.modules.get(__package__ + ".agent")
+    try:
+        a = mod.current() if mod is not None else None
+        return set(a.agent_threads()) if a is not None else set()
+    except Exception:
+        return set()
 
 
 def json_bytes(doc):

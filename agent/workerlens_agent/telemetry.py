@@ -16,8 +16,9 @@ from . import metrics, recorder, reportfiles
 from ._compat import originals
 
 EX_RECYCLE = 0x9B  # billiard.pool: a child that reached max_tasks/max_memory_per_child
+FALLBACK_GRACE = 15.0  # seconds a child may be gone before the watcher records it without its exit status
 _state = {"enabled": False, "connected": False, "main_pid": None, "recorder": None, "metrics": None,
-          "worker_name": None, "pool": None, "limits": {}, "exits": {}, "seen": set(), "dead_once": set(),
+          "worker_name": None, "pool": None, "limits": {}, "exits": {}, "seen": {}, "dead_once": {},
           "oom_kills": None, "skipped": 0, "lock": None}
 
 
@@ -110,15 +111,16 @@ def _report_path(directory, pid):
     return os.path.join(directory, best[1]) if best else None
 
 
-def record_exit(pid, exitcode, name=None):
+def record_exit(pid, exitcode, name=None, child_said=None):
     """Main process: note a child's exit in its last report and in the exit counters (once per pid)."""
     lock = _state["lock"]
     with lock:
-        if pid in _state["seen"]:
-            return None
-        _state["seen"].add(pid)
+        earlier = _state["seen"].get(pid)
+        if earlier is not None and (earlier != "unknown" or exitcode is None):
+            return None  # seen; only an "unknown" from the fallback watcher may be corrected by the pool hook
         if len(_state["seen"]) > 10000:
-            _state["seen"] = {pid}
+            _state["seen"] = {}
+        _state["seen"][pid] = "pending"
     oom_now = oom_kill_count()
     oom_rose = oom_now is not None and _state["oom_kills"] is not None and oom_now > _state["oom_kills"]
     _state["oom_kills"] = oom_now
@@ -128,13 +130,18 @@ def record_exit(pid, exitcode, name=None):
     doc = None
     if path:
         doc, _why = reportfiles.read_one(path)
-    child_said = (doc or {}).get("exit")
+    child_said = child_said or (doc or {}).get("exit")
+    if child_said and child_said.get("by") != "child":
+        child_said = child_said.get("childSaid")  # correcting the fallback's verdict: keep the child's word
     verdict = main_exit_reason(exitcode, child_said, oom_rose)
     verdict.update({"exitCode": exitcode, "at": round(time.time(), 3), "by": "main process",
                     "childSaid": child_said})
     reason = verdict["reason"] if verdict["reason"] in metrics.EXIT_REASONS else "unknown"
     with lock:
+        if earlier == "unknown":
+            _state["exits"]["unknown"] = max(0, _state["exits"].get("unknown", 0) - 1)
         _state["exits"][reason] = _state["exits"].get(reason, 0) + 1
+        _state["seen"][pid] = reason
     if doc is not None:
         doc.pop("_file", None)
         doc["exit"] = verdict
@@ -155,17 +162,18 @@ def _watch_children():
         _state["oom_kills"] = oom_kill_count()
     reports, notes = reportfiles.read_all(rec.directory, ppid=rec.pid)
     _state["skipped"] = len(notes)
-    gone = set()
+    now = time.time()
+    gone = {}
     for r in reports:
         pid = r["pid"]
         if r.get("exit") and r["exit"].get("by") == "main process":
             continue
         if pid in _state["seen"] or reportfiles.alive(pid):
             continue
-        gone.add(pid)
-        if pid in _state["dead_once"]:  # dead at two passes: the pool hook is not coming
+        gone[pid] = _state["dead_once"].get(pid, now)
+        if now - gone[pid] >= FALLBACK_GRACE:  # long dead and the pool hook never told us
             said = r.get("exit")
-            record_exit(pid, 0 if said else None, r.get("processName"))
+            record_exit(pid, None, r.get("processName"), said)
     _state["dead_once"] = gone
 
 
