@@ -125,6 +125,17 @@ class PrometheusTest(unittest.TestCase):
                   query='sum by (task) (workerlens_task_memory_delta_bytes_count{task="tasks.leak"})')["data"]["result"]
         self.assertGreater(float(res[0]["value"][1]), 0)
 
+        # the README's Grafana queries are valid PromQL and return data
+        with open(os.path.join(REPO, "README.md")) as f:
+            readme = f.read()
+        block = readme.split("```promql\n", 1)[1].split("```", 1)[0]
+        queries = [q for q in block.splitlines() if q.strip() and not q.startswith("#")]
+        self.assertEqual(len(queries), 3)
+        for q in queries:
+            res = api(pport, "/api/v1/query", query=q)
+            self.assertEqual(res["status"], "success", q)
+            self.assertTrue(res["data"]["result"], "no data for %s" % q)
+
         # kill -9 a pool child: counted by reason, its last report marked by the main process
         victim = children_of(worker.pid)[0]
         os.kill(victim, signal.SIGKILL)
@@ -137,7 +148,7 @@ class PrometheusTest(unittest.TestCase):
         self.assertEqual(report["exit"]["reason"], "sigkill")
         self.assertIn("probably the OOM killer", report["exit"]["text"])
         self.assertTrue(any(t["name"] == "tasks.leak" for t in report["tasks"]["recent"]))
-        os.kill(worker.pid, signal.SIGTERM)
+        os.killpg(worker.pid, signal.SIGKILL)  # not a warm shutdown: the producer's backlog would keep it busy
         worker.wait(30)
 
     def test_metrics_port_in_use_one_log_line_and_the_worker_keeps_running(self):

@@ -40,6 +40,23 @@ export function exitText(e: ReportEntry): string {
   return e.alive ? 'running' : 'gone without a recorded exit (the main process did not see it; its last report is kept)';
 }
 
+/** The exit in a few words, for a narrow tree row: "killed: signal 9 (OOM killer?)". */
+export function shortExit(e: ReportEntry): string {
+  const x = e.report.exit;
+  if (!x) return e.alive ? 'running' : 'gone';
+  switch (x.reason) {
+    case 'max_tasks_per_child': return 'recycled: max tasks';
+    case 'max_memory_per_child': return 'recycled: max memory';
+    case 'recycled': return 'recycled';
+    case 'sigkill': return 'killed: signal 9 (OOM killer?)';
+    case 'oom_killer': return 'killed: OOM killer';
+    case 'signal': return `killed: signal ${x.signal ?? '?'}`;
+    case 'error': return `exited: status ${x.exitCode ?? '?'}`;
+    case 'shutdown': return 'exited';
+    default: return 'gone';
+  }
+}
+
 /** A process's name in a list: "ForkPoolWorker-3 (child 0)", "MainProcess". */
 export function processTitle(r: FlightReport): string {
   const name = r.processName ?? `pid ${r.pid}`;

@@ -2,7 +2,7 @@
 // report: a group under their live main process, one row per child with the reason; a click
 // opens the last report (src/ui/reportDocument.ts).
 import * as vscode from 'vscode';
-import { exitText, processTitle, ReportEntry, reportStatus } from '../model/reports';
+import { exitText, processTitle, ReportEntry, reportStatus, shortExit } from '../model/reports';
 import { formatBytes, formatClock } from '../common/format';
 
 export const EXITED_PER_MAIN = 10;
@@ -38,14 +38,15 @@ export function reportTreeItem(n: ReportNode): vscode.TreeItem {
     item.description = 'last reports';
     item.tooltip = 'Pool children of this worker that were recycled or killed. Click one to open its last flight-recorder report.';
     item.contextValue = 'worker.exitedGroup';
+    item.accessibilityInformation = { label: `Exited children, ${n.children.length} last reports` };
     return item;
   }
   const r = n.entry.report;
   const status = reportStatus(n.entry);
-  const item = new vscode.TreeItem(processTitle(r), vscode.TreeItemCollapsibleState.None);
+  const item = new vscode.TreeItem(r.processName ?? `pid ${r.pid}`, vscode.TreeItemCollapsibleState.None);
   item.id = `exited-${n.mainPid}-${r.pid}-${r.startedAt}`;
   const when = r.exit ? formatClock(r.exit.at * 1000) : formatClock(r.updatedAt * 1000);
-  item.description = `${r.pid} · ${exitText(n.entry)} · ${when}`;
+  item.description = `${shortExit(n.entry)} · ${when} · ${r.pid}`;
   item.iconPath = new vscode.ThemeIcon(status === 'killed' ? 'error' : status === 'gone' ? 'question' : 'history');
   item.contextValue = `worker.exited.${status}`;
   item.tooltip = new vscode.MarkdownString(
