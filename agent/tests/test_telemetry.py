@@ -15,7 +15,7 @@ from contextlib import redirect_stderr
 
 from tests.helpers import AGENT_DIR, free_port, http_get  # noqa: F401
 
-from workerlens_agent import metrics, recorder, reportfiles, telemetry
+from workerlens_agent import heapcounts, memoryparts, metrics, recorder, reportfiles, telemetry
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 
@@ -288,6 +288,36 @@ class MetricsTextTest(unittest.TestCase):
         with redirect_stderr(err):
             self.assertIsNone(telemetry.start_metrics("127.0.0.1:nope"))
         self.assertIn("the port must be a number", err.getvalue())
+
+
+class MemoryPartsTest(unittest.TestCase):
+    """The breakdown (issue 12) through its one adapter: live once memorybreakdown.py is in the build."""
+
+    def test_parts_reach_the_report_and_the_metrics(self):
+        if not memoryparts.available():
+            self.skipTest("the memory breakdown (memorybreakdown.py) is not in this build")
+        p = memoryparts.parts(counts=heapcounts.object_counts())
+        self.assertIn("pythonTracked", p["parts"])
+        self.assertTrue(all(isinstance(v, int) for v in p["parts"].values()))
+        self.assertTrue(set(p["how"].values()) <= {"exact", "estimated"})
+        d = tempfile.mkdtemp(prefix="wl-mp-")
+        self.addCleanup(shutil.rmtree, d, True)
+        doc = recorder.Recorder(role="main", directory=d).refresh()
+        self.assertIsNone(doc["memoryNote"])
+        s = parse_exposition(metrics.render(doc, [], {}, {}))
+        parts = {dict(k[1])["part"] for k in s if k[0] == "workerlens_memory_part_bytes"}
+        self.assertEqual(parts, set(doc["memory"]["parts"]))
+        self.assertIn("pythonTracked", parts)
+
+    def test_without_the_breakdown_the_report_says_rss_only(self):
+        if memoryparts.available():
+            self.skipTest("the breakdown is in this build")
+        d = tempfile.mkdtemp(prefix="wl-mp-")
+        self.addCleanup(shutil.rmtree, d, True)
+        doc = recorder.Recorder(role="main", directory=d).refresh()
+        self.assertIsNone(memoryparts.parts())
+        self.assertIn("RSS only", doc["memoryNote"])
+        self.assertNotIn("workerlens_memory_part_bytes", metrics.render(doc, [], {}, {}))
 
 
 if __name__ == "__main__":

@@ -69,6 +69,9 @@ class PrometheusTest(unittest.TestCase):
         text = wait_for(lambda: (lambda t: t if t and t.count('workerlens_agent_up{process="child-') == 2 else None)(
             scrape(mport)), 30, "/metrics with both pool children")
         self.assertEqual(value(text, "workerlens_agent_up", process="main"), 1)
+        from workerlens_agent import memoryparts
+        if memoryparts.available():  # the breakdown (issue 12) in this build: its parts per process
+            self.assertIsNotNone(value(text, "workerlens_memory_part_bytes", process="child-0", part="pythonTracked"))
         # the real output passes Prometheus' own linter
         r = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT)

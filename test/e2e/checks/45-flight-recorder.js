@@ -64,12 +64,13 @@ module.exports = {
       await ctx.shot('workers-exited-children');
       await killedRow.click();
       const editor = page.locator('.editor-instance .view-lines');
-      await until('the report open in an editor', async () => /Status: killed by signal 9/.test((await editor.first().textContent()) || ''), 30000);
+      const shown = async () => ((await editor.first().textContent()) || '').replace(/\u00a0/g, ' '); // the editor renders spaces as nbsp
+      await until('the report open in an editor', async () => /Status: killed by signal 9/.test(await shown()), 30000);
       const tab = page.locator('.tab', { hasText: `report-${victim.pid}-` });
       await tab.first().waitFor({ timeout: 10000 });
-      const text = (await editor.first().textContent()) || '';
+      const text = await shown();
       for (const want of [`pid ${victim.pid}`, 'Memory: RSS', 'Tasks:', 'tasks.leak']) {
-        if (!text.replace(/\u00a0/g, ' ').includes(want)) throw new Error(`the report lacks "${want}": ${text.slice(0, 600)}`);
+        if (!text.includes(want)) throw new Error(`the report lacks "${want}": ${text.slice(0, 600)}`);
       }
       await ctx.shot('flight-recorder-report');
     } finally {
