@@ -199,6 +199,48 @@ class RecorderTest(unittest.TestCase):
         self.assertIn("the disk is full (ENOSPC)", doc["recorder"]["paused"]["reason"])
         self.assertIn("the worker keeps running", err.getvalue())
 
+    def test_real_full_and_read_only_file_system(self):
+        """A 64 kB tmpfs (root only): filled up, then remounted read-only. The last good report survives."""
+        mnt = os.path.join(self.dir, "mnt")
+        os.mkdir(mnt)
+        if os.getuid() != 0 or subprocess.call(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt],
+                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) != 0:
+            self.skipTest("needs root and mount(8) to make a small tmpfs")
+        self.addCleanup(subprocess.call, ["umount", "-l", mnt])
+        r = recorder.Recorder(directory=os.path.join(mnt, "reports"))
+        first = r.refresh()
+        self.assertIsNone(first["recorder"]["paused"])
+        path = os.path.join(r.directory, r.name)
+        with open(path, "rb") as f:
+            good = f.read()
+        filler = os.path.join(mnt, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while True:
+                os.write(fd, b"x" * 4096)
+        except OSError as e:
+            self.assertEqual(e.errno, errno.ENOSPC)
+        finally:
+            os.close(fd)
+        err = io.StringIO()
+        with redirect_stderr(err):
+            doc = r.refresh()
+        self.assertIn("the disk is full (ENOSPC)", doc["recorder"]["paused"]["reason"])
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), good)  # the old report is whole: the temp file took the failure
+        self.assertEqual([n for n in os.listdir(r.directory) if n.endswith(".tmp")], [])
+        os.unlink(filler)
+        r._retry_at = 0
+        with redirect_stderr(err):
+            self.assertIsNone(r.refresh()["recorder"]["paused"])
+        self.assertEqual(subprocess.call(["mount", "-o", "remount,ro", mnt]), 0)
+        r._retry_at = 0
+        with redirect_stderr(err):
+            doc = r.refresh()
+        self.assertIn("the file system is read-only (EROFS)", doc["recorder"]["paused"]["reason"])
+        self.assertIn("resumed", err.getvalue())
+        self.assertEqual(err.getvalue().count("flight recorder paused"), 2, err.getvalue())
+
     def test_oversized_report_is_trimmed(self):
         r = recorder.Recorder(directory=os.path.join(self.dir, "r"))
         doc = r.build()
