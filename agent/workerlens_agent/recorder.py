@@ -118,6 +118,9 @@ class Recorder(object):
         self._lock = originals().allocate_lock()
         self._dir_ok = False
         self.on_refresh = []          # callables run after each refresh (the main process's exit watcher)
+        # counting touches every object: in a prefork child that un-shares the copy-on-write pages it
+        # inherited (once); WORKERLENS_RECORDER_COUNTS=0 keeps to RSS, tasks and stacks
+        self.counts_on = (os.environ.get("WORKERLENS_RECORDER_COUNTS") or "1").strip().lower() not in ("0", "false", "no", "off")
 
     # -- thread --------------------------------------------------------------------------------
     def start(self):
@@ -146,7 +149,7 @@ class Recorder(object):
     # -- one refresh ---------------------------------------------------------------------------
     def _heavy(self, now):
         """Object counts and the breakdown, only when their cost fits the duty budget."""
-        if now < self._next_counts:
+        if now < self._next_counts or not self.counts_on:
             return
         t0 = time.perf_counter()
         counts = heapcounts.object_counts()
@@ -203,8 +206,9 @@ class Recorder(object):
                   "intervalSeconds": self.interval, "pythonVersion": procinfo.python_version(),
                   "agentVersion": AGENT_VERSION, "rssBytes": procinfo.rss_bytes(), "maxRssBytes": max_rss,
                   "memory": self._memory,
-                  "memoryNote": None if memoryparts.available() else
-                  "the memory breakdown is not in this agent build: RSS only",
+                  "memoryNote": ("object counts and breakdown off (WORKERLENS_RECORDER_COUNTS=0): RSS only"
+                                 if not self.counts_on else None if memoryparts.available() else
+                                 "the memory breakdown is not in this agent build: RSS only"),
                   "objects": self._counts, "tasks": self.tasks.snapshot(), "threads": threads,
                   "recorder": {"paused": self.paused, "writes": self.writes, "errors": self.errors,
                                "directory": self.directory},
