@@ -270,6 +270,53 @@ class ExitReasonTest(unittest.TestCase):
         self.assertEqual(telemetry.main_exit_reason(None, None, False)["reason"], "unknown")
 
 
+class RecordExitTest(unittest.TestCase):
+    """The main process's side: a child's report gets its exit; the fallback's "unknown" can be corrected."""
+
+    def setUp(self):
+        self.saved = dict(telemetry._state)
+        self.dir = tempfile.mkdtemp(prefix="wl-exit-")
+        telemetry._state.update(lock=recorder.originals().allocate_lock(), exits={}, seen={}, dead_once={},
+                                oom_kills=None)
+        telemetry._state["recorder"] = recorder.Recorder(role="main", directory=self.dir)
+
+    def tearDown(self):
+        telemetry._state.clear()
+        telemetry._state.update(self.saved)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def child_report(self, pid, exit_info=None):
+        r = recorder.Recorder(role="child", process_name="ForkPoolWorker-9", child_index=1, directory=self.dir)
+        r.pid, r.name = pid, reportfiles.file_name(pid, r.started_at)
+        if exit_info:
+            r.exit = exit_info
+        r.refresh(heavy=False)
+        return os.path.join(self.dir, r.name)
+
+    def test_kill_then_child_word_and_correction(self):
+        path = self.child_report(999901)
+        with redirect_stderr(io.StringIO()) as err:
+            v = telemetry.record_exit(999901, None, "ForkPoolWorker-9")
+            self.assertEqual(v["reason"], "unknown")
+            self.assertIsNone(telemetry.record_exit(999901, None))  # once per pid
+            v = telemetry.record_exit(999901, -9, "ForkPoolWorker-9")  # the pool hook, late: corrects it
+        self.assertEqual(v["reason"], "sigkill")
+        self.assertEqual(telemetry._state["exits"], {"unknown": 0, "sigkill": 1})
+        with open(path) as f:
+            self.assertEqual(json.load(f)["exit"]["reason"], "sigkill")
+        self.assertIn("pid 999901: killed by signal 9", err.getvalue())
+
+    def test_the_child_said_which_limit(self):
+        said = {"reason": "max_memory_per_child", "text": "recycled: RSS 70000 KiB over max_memory_per_child=60000 KiB",
+                "by": "child", "exitCode": 155, "at": 1.0}
+        path = self.child_report(999902, said)
+        with redirect_stderr(io.StringIO()):
+            v = telemetry.record_exit(999902, 155)
+        self.assertEqual((v["reason"], v["childSaid"]["by"]), ("max_memory_per_child", "child"))
+        with open(path) as f:
+            self.assertEqual(json.load(f)["exit"]["text"], said["text"])
+
+
 class MetricsTextTest(unittest.TestCase):
     def reports(self):
         d = tempfile.mkdtemp(prefix="wl-met-")
