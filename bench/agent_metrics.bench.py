@@ -110,6 +110,15 @@ def main():
         t0 = time.perf_counter()
         main_rec.refresh()
         heavy.append(time.perf_counter() - t0)
+    hooks = []
+    from workerlens_agent import taskstats
+    peer = taskstats.TaskStats()
+    for log in (main_rec.tasks, peer):
+        t0 = time.perf_counter()
+        for j in range(20000):
+            log.begin(j, "tasks.tick")
+            log.end(j)
+        hooks.append((time.perf_counter() - t0) / 20000)
     interval = main_rec.interval
     duty_heavy_every = max(interval, statistics.median(heavy) / recorder.COUNTS_DUTY)
     share = statistics.median(light) / interval + statistics.median(heavy) / duty_heavy_every
@@ -124,6 +133,8 @@ def main():
     print("  recorder heavy refresh (counts%s): %s, at most every %.0f s (first %.0f ms)"
           % (" + breakdown" if memoryparts.available() else "", ms(heavy), duty_heavy_every, first_heavy * 1000))
     print("  recorder share of wall time at 1M objects: %.2f %%" % (share * 100))
+    print("  per task (prerun + postrun hooks): recorder %.1f us, the agent's TaskStats (peer, same work) %.1f us"
+          % (hooks[0] * 1e6, hooks[1] * 1e6))
     for pid in kids:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
