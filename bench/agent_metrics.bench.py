@@ -21,7 +21,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "agent"))
-from workerlens_agent import heapcounts, memoryparts, recorder, telemetry  # noqa: E402
+from workerlens_agent import heapcounts, memoryparts, recorder, reportfiles, telemetry  # noqa: E402
 
 
 class Payload(object):
@@ -72,8 +72,19 @@ def main():
             signal.pause()
             os._exit(0)
         kids.append(pid)
+    # 50 last reports of exited processes (what the pruning keeps): a scrape must not read them
+    import json as _json
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    sample = dict(main_rec.last, pid=dead.pid, role="child")
+    for k in range(50):
+        reportfiles.write_atomic(main_rec.directory, "%d-%d.json" % (dead.pid, k), _json.dumps(sample).encode())
     srv = telemetry.start_metrics("127.0.0.1:%d" % _free_port())
-    time.sleep(1.0)
+    deadline = time.time() + 120  # the children's first refresh counts 1M objects each: wait for their reports
+    while len(reportfiles.read_all(main_rec.directory, ppid=os.getpid(), want_pid=reportfiles.alive)[0]) < n_children:
+        if time.time() > deadline:
+            sys.exit("the children's reports did not appear")
+        time.sleep(0.2)
     wall, cpu, sizes = [], [], []
     client = subprocess.Popen([sys.executable, "-c", (
         "import socket,sys\n"
@@ -84,10 +95,15 @@ def main():
         "        c=s.recv(65536)\n"
         "        if not c: break\n"
         "        d+=c\n"
-        "    s.close(); print(len(d), flush=True)\n") % (scrapes, srv.port)], stdout=subprocess.PIPE)
+        "    s.close(); print(d.split(b' ')[1].decode(), len(d), d.count(b'workerlens_process_info{'), flush=True)\n")
+        % (scrapes, srv.port)], stdout=subprocess.PIPE)
     last = 0
+    processes = 0
     for line in client.stdout:
-        sizes.append(int(line))
+        status, size, processes = line.split()
+        if status != b"200":
+            sys.exit("/metrics answered %s" % status.decode())
+        sizes.append(int(size))
         while srv.scrapes == last:
             time.sleep(0.001)
         last = srv.scrapes
@@ -122,11 +138,12 @@ def main():
     interval = main_rec.interval
     duty_heavy_every = max(interval, statistics.median(heavy) / recorder.COUNTS_DUTY)
     share = statistics.median(light) / interval + statistics.median(heavy) / duty_heavy_every
-    print("/metrics at %d gc-tracked objects, main + %d children (reports on disk), %d scrapes, load %.1f; "
+    print("/metrics at %d gc-tracked objects, main + %d children (reports on disk, + 50 of exited processes), %d scrapes, load %.1f; "
           "breakdown %s" % (n_objects, n_children, scrapes, os.getloadavg()[0],
                             "included" if memoryparts.available() else "not in this build (RSS only)"))
     print("  scrape, serving thread wall: %s (goal <= 20 ms)" % ms(wall))
-    print("  scrape, serving thread CPU:  %s; response %d bytes" % (ms(cpu), statistics.median(sizes)))
+    print("  scrape, serving thread CPU:  %s; response %d bytes, %s processes in it"
+          % (ms(cpu), statistics.median(sizes), processes.decode()))
     print("  peer design, count objects at scrape time: %s  (ratio %.0fx the cached scrape)"
           % (ms(naive), statistics.median(naive) / max(statistics.median(wall), 1e-9)))
     print("  recorder light refresh (RSS, stacks, atomic write): %s every %.1f s" % (ms(light), interval))

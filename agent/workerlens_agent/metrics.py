@@ -186,6 +186,7 @@ class MetricsServer(object):
         self.host, self.port, self.provider = host, port, provider
         self.sock = None
         self.scrapes = 0
+        self.errors = 0
         self.last_seconds = 0.0
         self.last_cpu_seconds = 0.0
         self._stopped = False
@@ -275,7 +276,13 @@ class MetricsServer(object):
             return self._reply(conn, 405, "text/plain", b"only GET\n")
         if path == "/metrics":
             t0, c0 = time.perf_counter(), _thread_time()
-            body = self.provider(self).encode("utf-8")
+            try:
+                body = self.provider(self).encode("utf-8")
+            except Exception as e:  # say so to the scraper (and once in the log), never raise into the worker
+                self.errors += 1
+                if self.errors == 1:
+                    _log("/metrics failed: %s: %s" % (type(e).__name__, e))
+                return self._reply(conn, 500, "text/plain", ("metrics failed: %s\n" % e).encode("utf-8", "replace"))
             self.last_seconds = time.perf_counter() - t0
             self.last_cpu_seconds = _thread_time() - c0
             self.scrapes += 1
@@ -285,7 +292,8 @@ class MetricsServer(object):
         return self._reply(conn, 404, "text/plain", b"not found: try /metrics\n")
 
     def _reply(self, conn, status, ctype, body, head=False):
-        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}[status]
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+                  500: "Internal Server Error"}[status]
         headers = ("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
                    % (status, reason, ctype, len(body))).encode("latin-1")
         conn.sendall(headers + (b"" if head else body))

@@ -109,15 +109,20 @@ def read_one(path):
     return doc, None
 
 
-def read_all(directory, ppid=None):
-    """Every report in directory (optionally only children of ppid), and notes on skipped files."""
+def read_all(directory, ppid=None, want_pid=None):
+    """Every report in directory (optionally only children of ppid), and notes on skipped files.
+
+    want_pid(pid) -> bool picks files by the pid in their name before any is read (a scrape reads
+    only live processes' files, not the last reports of up to 50 dead ones).
+    """
     reports, notes = [], []
     try:
         names = sorted(os.listdir(directory))
     except OSError as e:
         return [], ["cannot list %s: %s" % (directory, e.strerror or e)]
     for name in names:
-        if parse_name(name) is None:
+        parsed = parse_name(name)
+        if parsed is None or (want_pid is not None and not want_pid(parsed[0])):
             continue
         doc, why = read_one(os.path.join(directory, name))
         if doc is None:

@@ -160,8 +160,15 @@ def _watch_children():
         return
     if _state["oom_kills"] is None:
         _state["oom_kills"] = oom_kill_count()
-    reports, notes = reportfiles.read_all(rec.directory, ppid=rec.pid)
-    _state["skipped"] = len(notes)
+    foreign = _state.setdefault("foreign", set())  # pids whose report is another worker's: never read again
+    reports, _notes = reportfiles.read_all(
+        rec.directory, want_pid=lambda p: p not in foreign and p not in _state["seen"] and not reportfiles.alive(p))
+    for r in reports:
+        if r.get("ppid") != rec.pid:
+            foreign.add(r["pid"])
+    if len(foreign) > 10000:
+        foreign.clear()
+    reports = [r for r in reports if r.get("ppid") == rec.pid]
     now = time.time()
     gone = {}
     for r in reports:
@@ -182,8 +189,8 @@ def _provide(server):
     rec = current()
     main = rec.last if rec else None
     directory = rec.directory if rec else reportfiles.reports_dir()
-    reports, notes = reportfiles.read_all(directory, ppid=os.getpid())
-    children = [r for r in reports if not r.get("exit") and reportfiles.alive(r["pid"])]
+    reports, notes = reportfiles.read_all(directory, ppid=os.getpid(), want_pid=reportfiles.alive)
+    children = [r for r in reports if not r.get("exit")]
     if notes and len(notes) != _state["skipped"]:
         for n in notes[:5]:
             _log("metrics: %s" % n)
