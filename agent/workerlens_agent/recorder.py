@@ -205,7 +205,7 @@ class Recorder(object):
         mine = {self._thread_ident} if self._thread_ident else set()
         agent_threads = _agent_threads()
         try:
-            stacks = procinfo.thread_stacks(mine | agent_threads, max_frames=30)["threads"]
+            stacks = _stacks(mine | agent_threads, max_frames=30)
             threads = [{"name": "Worker Lens agent" if t["threadId"] in agent_threads else t["name"],
                         "daemon": t["daemon"], "isRecorder": t["threadId"] in mine, "isAgent": t["isAgent"],
                         "frames": t["frames"]} for t in stacks]
@@ -297,6 +297,35 @@ class Recorder(object):
             return self.refresh(heavy=False)
         except Exception:
             return None
+
+
+def _stacks(agent_idents, max_frames):
+    """Every thread's frames, innermost first (sys._current_frames + threading's registry: plain reads).
+
+    Deliberately lighter than threadstacks.thread_stacks (no waits-for analysis): it runs every refresh.
+    """
+    import threading
+    names, daemons = {}, {}
+    try:
+        for t in list(threading._active.values()):  # no locks taken, no user code
+            names[t.ident] = t.name
+            daemons[t.ident] = t.daemon
+    except Exception:
+        pass
+    out = []
+    current = sys._current_frames()
+    for ident, frame in current.items():
+        frames = []
+        f = frame
+        while f is not None and len(frames) < max_frames:
+            code = f.f_code
+            frames.append({"functionName": code.co_name, "url": code.co_filename,
+                           "lineNumber": max(0, (f.f_lineno or 1) - 1)})
+            f = f.f_back
+        out.append({"threadId": ident, "name": names.get(ident, "thread-%d" % ident),
+                    "daemon": bool(daemons.get(ident, False)), "isAgent": ident in agent_idents, "frames": frames})
+    del current, frame, f
+    return out
 
 
 def _agent_threads():
