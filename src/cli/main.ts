@@ -4,9 +4,10 @@ import { heapCommand } from './heapCommand';
 import { lintCommand } from './lintCommand';
 import { fleetCommand } from './fleetCommand';
 import { stacksCommand } from './stacksCommand';
+import { reportsCommand } from './reportsCommand';
 import { VERSION } from '../common/version';
 
-const COMMANDS: CliCommand[] = [heapCommand, lintCommand, fleetCommand, stacksCommand];
+const COMMANDS: CliCommand[] = [heapCommand, lintCommand, fleetCommand, stacksCommand, reportsCommand];
 
 function help(): string {
   return ['Usage: workerlens <command> [options]', '', 'Commands:',

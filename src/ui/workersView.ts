@@ -6,6 +6,11 @@ import { buildWorkerTree, flattenWorkers, WorkerRow, WorkerState } from '../mode
 import { scanProcesses } from '../cdp/procScan';
 import { formatBytes } from '../common/format';
 import { RssHistory, fastestGrowing, isMaterial } from '../model/rssTrend';
+import type { ReportEntry } from '../model/reports';
+import { ExitedGroupNode, exitedGroups, isReportNode, ReportNode, reportTreeItem } from './reportNodes';
+
+/** A row of the tree: a live process, or an exited pool child's report (reportNodes.ts). */
+export type WorkersNode = WorkerRow | ReportNode;
 
 const STATE_TEXT: Record<WorkerState, string> = {
   'attached': 'attached',
@@ -28,15 +33,18 @@ const STATE_ICON: Record<WorkerState, string> = {
 export interface WorkersSource {
   readDiscovery(): Promise<DiscoveryFile[]>;
   attachedPids(): ReadonlySet<number>;
+  /** Reports of processes that exited (flight recorder); optional so tests can leave it out. */
+  readExitedReports?(): Promise<ReportEntry[]>;
 }
 
-export class WorkersView implements vscode.TreeDataProvider<WorkerRow>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<WorkerRow | undefined>();
+export class WorkersView implements vscode.TreeDataProvider<WorkersNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<WorkersNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private rows: WorkerRow[] = [];
   /** RSS per pid over the last minutes: tells look-alike pool children apart by their growth. */
   private readonly history = new RssHistory();
   private growingChild = new Set<number>();
+  private exited = new Map<number, ExitedGroupNode>();
   private timer: NodeJS.Timeout | undefined;
   private readonly onRowsChanged = new vscode.EventEmitter<WorkerRow[]>();
   /** Fires after every refresh with the flat list (used to follow replaced children). */
@@ -60,6 +68,13 @@ export class WorkersView implements vscode.TreeDataProvider<WorkerRow>, vscode.D
     const flat = flattenWorkers(this.rows);
     this.history.record(Date.now(), flat);
     this.growingChild = new Set(this.rows.map(m => fastestGrowing(m.children, this.history)?.pid).filter((p): p is number => p !== undefined));
+    try {
+      const reports = this.source.readExitedReports ? await this.source.readExitedReports() : [];
+      this.exited = exitedGroups(reports, this.rows.filter(r => r.role === 'main').map(r => r.pid));
+    } catch (e) {
+      this.log.warn(`Workers: reading flight-recorder reports failed: ${(e as Error).message}`);
+      this.exited = new Map();
+    }
     void vscode.commands.executeCommand('setContext', 'workerLens.hasWorkers', this.rows.length > 0);
     this.changed.fire(undefined);
     this.onRowsChanged.fire(flat);
@@ -70,7 +85,7 @@ export class WorkersView implements vscode.TreeDataProvider<WorkerRow>, vscode.D
   find(pid: number): WorkerRow | undefined { return this.all().find(r => r.pid === pid); }
 
   /** Polls while the view is visible so a replaced pool child shows up without a click. */
-  watch(view: vscode.TreeView<WorkerRow>, periodMs: number): vscode.Disposable {
+  watch(view: vscode.TreeView<WorkersNode>, periodMs: number): vscode.Disposable {
     const sync = () => {
       if (view.visible && !this.timer) this.timer = setInterval(() => void this.refresh(), periodMs);
       if (!view.visible && this.timer) { clearInterval(this.timer); this.timer = undefined; }
@@ -79,9 +94,11 @@ export class WorkersView implements vscode.TreeDataProvider<WorkerRow>, vscode.D
     return view.onDidChangeVisibility(sync);
   }
 
-  getTreeItem(r: WorkerRow): vscode.TreeItem {
+  getTreeItem(n: WorkersNode): vscode.TreeItem {
+    if (isReportNode(n)) return reportTreeItem(n);
+    const r = n;
     const title = r.kind === 'node' ? `node ${r.roleLabel}` : r.role === 'main' ? (r.workerName ?? 'celery worker') : r.roleLabel;
-    const item = new vscode.TreeItem(`${title}`, r.children.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(`${title}`, r.children.length || this.exited.has(r.pid) ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
     const pool = r.pool && r.role === 'main' ? ` · ${r.pool}` : ''; // children share their main's pool
     const role = r.role === 'main' && r.kind === 'celery' ? 'main' : '';
     const trend = this.history.trend(r.pid);
@@ -103,12 +120,19 @@ export class WorkersView implements vscode.TreeDataProvider<WorkerRow>, vscode.D
     return item;
   }
 
-  getChildren(r?: WorkerRow): WorkerRow[] {
-    return r ? r.children : this.rows;
+  getChildren(n?: WorkersNode): WorkersNode[] {
+    if (!n) return this.rows;
+    if (isReportNode(n)) return n.nodeKind === 'exitedGroup' ? n.children : [];
+    const g = this.exited.get(n.pid);
+    return g ? [...n.children, g] : n.children;
   }
 
-  getParent(r: WorkerRow): WorkerRow | undefined {
-    return this.rows.find(m => m.children.includes(r));
+  getParent(n: WorkersNode): WorkersNode | undefined {
+    if (isReportNode(n)) {
+      const g = this.exited.get(n.mainPid);
+      return n.nodeKind === 'exitedChild' ? g : this.rows.find(m => m.pid === n.mainPid);
+    }
+    return this.rows.find(m => m.children.includes(n));
   }
 
   dispose(): void {

@@ -1,0 +1,93 @@
+// Flight-recorder report files written by the agent (agent/workerlens_agent/recorder.py):
+// <reports dir>/<pid>-<start ms>.json, one per worker process, refreshed every few seconds and
+// kept after the process exits (recycled, killed). Format "workerlens-report", version 1.
+
+export const REPORT_FORMAT = 'workerlens-report';
+export const REPORT_VERSION = 1;
+
+export type ExitReason = 'max_tasks_per_child' | 'max_memory_per_child' | 'oom_killer' | 'sigkill' | 'signal' |
+  'error' | 'shutdown' | 'recycled' | 'unknown';
+
+export interface ReportExit {
+  reason: ExitReason;
+  text: string;
+  exitCode?: number | null;
+  signal?: number;
+  at: number;
+  /** 'child' (its own last word in worker_process_shutdown) or 'main process' (from the exit status). */
+  by: string;
+  childSaid?: ReportExit | null;
+  rssBytes?: number;
+}
+
+export interface ReportTask {
+  name: string;
+  taskId: string;
+  startedAt: number;
+  seconds: number;
+  memDeltaBytes: number;
+  state: 'succeeded' | 'failed';
+}
+
+export interface ReportTasks {
+  completed: number;
+  runs: Record<string, { succeeded: number; failed: number }>;
+  memDelta: Record<string, { cumulative: number[]; sum: number; count: number }>;
+  bucketBounds: number[];
+  recent: ReportTask[];
+  running: number;
+}
+
+export interface ReportObjects {
+  at: number;
+  costMs: number;
+  total: number;
+  trackedBytesEstimate: number;
+  baselineAt: number;
+  growing: { type: string; count: number; growth: number }[];
+}
+
+export interface ReportMemory {
+  parts?: Record<string, number>;
+  how?: Record<string, string>;
+  rssBytes?: number;
+  at?: number;
+  error?: string;
+}
+
+export interface ReportThread {
+  name: string;
+  daemon: boolean;
+  /** The flight recorder's own thread. */
+  isRecorder: boolean;
+  /** One of Worker Lens' threads (recorder, CDP agent): not the worker's. */
+  isAgent?: boolean;
+  frames: { functionName: string; url: string; lineNumber: number }[];
+}
+
+export interface FlightReport {
+  format: typeof REPORT_FORMAT;
+  version: typeof REPORT_VERSION;
+  pid: number;
+  ppid: number;
+  role: 'main' | 'child' | string;
+  processName: string | null;
+  childIndex: number | null;
+  workerName: string | null;
+  pool: string | null;
+  limits: { maxTasksPerChild?: number | null; maxMemoryPerChildKb?: number | null };
+  startedAt: number;
+  updatedAt: number;
+  intervalSeconds: number;
+  pythonVersion: string;
+  agentVersion: string;
+  rssBytes: number;
+  maxRssBytes: number | null;
+  memory: ReportMemory | null;
+  memoryNote: string | null;
+  objects: ReportObjects | null;
+  tasks: ReportTasks;
+  threads: ReportThread[];
+  recorder: { paused: { reason: string; since: number } | null; writes: number; errors: number; directory: string };
+  exit: ReportExit | null;
+}
