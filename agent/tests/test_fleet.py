@@ -122,8 +122,10 @@ class FleetTest(unittest.TestCase):
         self.assertEqual(payload, n, "children's Payload growth since the first look")
         grown = sum(p["rssBytes"] - p["rssFirstBytes"] for p in r["processes"])
         self.assertGreater(grown, n * 40000)
-        mem = sum(t["memDeltaBytes"] for p in r["processes"] for t in (p["tasks"] or []))
-        self.assertGreater(mem, n * 10000)
+        # RSS is read on a sample of runs (the agent's 0.5 % budget): scale each task's sum to its runs.
+        mem = sum(t["memDeltaBytes"] * t["runs"] / max(1, t.get("memSampledRuns") or t["runs"])
+                  for p in r["processes"] for t in (p["tasks"] or []))
+        self.assertGreater(mem, n * 5000)  # at least a tenth of the 50 kB each run keeps: sampled RSS is coarse
 
     def test_3_attach_through_a_tunnel_only(self):
         code, lines, err = run_fleet(self.env.broker, "--attach", "--budget", "4", "--timeout", "3")

@@ -245,7 +245,9 @@ def _tasks(stats):
         if isinstance(t, dict) and isinstance(t.get("name"), str):
             rows.append({"name": t["name"][:120], "runs": int(t.get("runs") or 0),
                          "memDeltaBytes": int(t.get("memDeltaBytes") or 0),
-                         "lastMemDeltaBytes": int(t.get("lastMemDeltaBytes") or 0)})
+                         "lastMemDeltaBytes": int(t.get("lastMemDeltaBytes") or 0),
+                         # RSS is read on a sample of runs: memDeltaBytes sums those runs only
+                         "memSampledRuns": int(t.get("memSampledRuns") or 0)})
     rows.sort(key=lambda r: -abs(r["memDeltaBytes"]))
     return rows[:MAX_TASKS]
 

@@ -40,18 +40,13 @@ _statm = {"pid": None, "fd": None}
 
 
 def rss_bytes():
-    """RSS with one pread() on a kept-open /proc/self/statm (~3 us; open+read+close costs ~30 us).
+    """RSS of this process (one open/read/close of /proc/self/statm).
 
-    The fd names the process that opened it, so a forked child opens its own.
+    A kept-open fd with pread() was 10x cheaper but went stale in the merged test suite (another
+    part of the process closed or reused the descriptor, so every task read the same RSS); the
+    per-task cost stays within the recorder's budget without it.
     """
-    try:
-        pid = os.getpid()
-        if _statm["pid"] != pid:
-            _statm["fd"] = os.open("/proc/self/statm", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-            _statm["pid"] = pid  # (the fd inherited from the parent stays open: one fd per process)
-        return int(os.pread(_statm["fd"], 128, 0).split()[1]) * _PAGE
-    except Exception:
-        return procinfo.rss_bytes()
+    return procinfo.rss_bytes()
 
 
 class TaskLog(object):
