@@ -23,8 +23,11 @@ export function pickProcess(workers: FleetWorker[], target: string): { worker: F
   const w = ok[0];
   const procs = (w.reply?.processes ?? []).filter(p => p.agentPort && p.token);
   const grown = (p: FleetProcess) => (p.rssBytes ?? 0) - (p.rssFirstBytes ?? 0);
+  // In prefork the tasks run in the children, and idle-first dispatch can starve one: the child that
+  // ran the most tasks comes first, then the one that grew most.
+  const runs = (p: FleetProcess) => (p.tasks ?? []).reduce((n, t) => n + (t.runs ?? 0), 0);
   const proc = pid !== null ? procs.find(p => p.pid === pid)
-    : [...procs].sort((a, b) => (a.role === b.role ? grown(b) - grown(a) : a.role === 'child' ? -1 : 1))[0];
+    : [...procs].sort((a, b) => (a.role === b.role ? runs(b) - runs(a) || grown(b) - grown(a) : a.role === 'child' ? -1 : 1))[0];
   if (!proc) throw new CliError(pid !== null ? `${node} has no process ${pid} with an agent (has: ${(w.reply?.processes ?? []).map(p => p.pid).join(', ')})` : `${node} has no process with an agent`);
   return { worker: w, proc };
 }

@@ -54,10 +54,11 @@ test('lists every worker with its children, flags garbage and duplicates; the le
 test('the heap of a worker reachable only through a tunnel, with the token from the broker', { skip: why ?? false }, async () => {
   const e = env as FleetEnv;
   const node = `leaky@${e.info.hosts[0]}`;
-  const producer = spawn(PYTHON, ['-c', "import time\nfrom tasks import leak\nfor i in range(40):\n    leak.apply_async((i, 1000), queue='leaky'); time.sleep(0.15)"],
+  const producer = spawn(PYTHON, ['-c', "import time\nfrom tasks import leak\nfor i in range(400):\n    leak.apply_async((i, 20000), queue='leaky'); time.sleep(0.04)"],
     { cwd: path.join(ROOT, 'examples/celery-leaky'), env: { ...process.env, CELERY_BROKER_URL: e.info.broker, PYTHONPATH: path.join(ROOT, 'agent') }, stdio: 'ignore' });
   try {
-    const r = await runCli(['fleet', '--broker', e.info.broker, '--python', PYTHON, '--timeout', '3', '--heap', node, '--tunnel', e.info.tunnelCommand, '--samples', '3', '--interval', '1.5']);
+    await new Promise(r => setTimeout(r, 3000)); // some leak runs first: the CLI picks the child that ran them
+    const r = await runCli(['fleet', '--broker', e.info.broker, '--python', PYTHON, '--timeout', '3', '--heap', node, '--tunnel', e.info.tunnelCommand, '--samples', '6', '--interval', '2']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`note: reached ${node} pid \\d+ on ${e.info.hosts[0]}, through \`socat TCP-LISTEN:\\d+`));
     assert.match(r.stdout, /Payload/);
