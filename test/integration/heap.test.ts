@@ -36,7 +36,7 @@ suite('heap view over a real agent', () => {
       '    def __init__(self, i): self.i = i',
       'records = []',
       'while True:',
-      '    records.extend(LeakedRecord(i) for i in range(50))',
+      '    records.extend(LeakedRecord(i) for i in range(400))',  // ≥ 8 KB per sample: issue 12's materiality floor
       '    time.sleep(0.2)',
     ].join('\n'));
     child = spawn('/usr/bin/python3', ['-m', 'workerlens_agent', 'run', script], { env: { ...process.env, PYTHONPATH: path.join(root, 'agent') }, stdio: 'ignore' });
