@@ -9,7 +9,7 @@ const { until, openWorkerLens, runCommand } = require('./lib');
 
 module.exports = {
   name: 'threads',
-  order: 60,
+  order: 58, // before fleet: its many workers crowd the Workers tree (rows off-screen are not rendered)
   async run(page, ctx) {
     const file = path.join(ctx.workspace, 'hung_tasks.py');
     fs.copyFileSync(path.join(ctx.root, 'test', 'fixtures', 'agent', 'hung_tasks.py'), file);
