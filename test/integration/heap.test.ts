@@ -8,18 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { WorkerLensApi } from '../../src/extension';
+import { until } from './until';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 
-async function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30000): Promise<NonNullable<T>> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${what}`);
-    await new Promise(r => setTimeout(r, 200));
-  }
-}
 
 suite('heap view over a real agent', () => {
   let child: ChildProcess | undefined;

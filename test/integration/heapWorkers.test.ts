@@ -11,18 +11,10 @@ import * as vscode from 'vscode';
 import type { WorkerLensApi } from '../../src/extension';
 import type { HeapRow } from '../../src/model/heapTable';
 import { buildSnapshot, NodeSpec } from '../unit/model/snapshotBuilder';
+import { until } from './until';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 
-async function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30000): Promise<NonNullable<T>> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${what}`);
-    await new Promise(r => setTimeout(r, 200));
-  }
-}
 
 const tempSnapshots = () => fs.readdirSync(os.tmpdir()).filter(n => /^workerlens-/.test(n) && fs.existsSync(path.join(os.tmpdir(), n)));
 
