@@ -1,5 +1,3 @@
-// PARKED (not run): failed in the final merged run of 2026-12-01 ('ProcessedJob in the Heap view with a
-// positive Δ' timed out after 120 s) though it passed on branch issue-14; move it back to checks/ once fixed.
 // Issue 14: a real BullMQ worker (npm bullmq) on the run's real Redis, started as plain
 // `node bullmqWorker.js` (no --inspect). Workers lists it ("inspector off, can open"); Attach opens
 // its inspector with SIGUSR1; the Heap view shows ProcessedJob growing; Detach ends the session and
@@ -35,6 +33,10 @@ module.exports = {
       await heapShows(page, worker.pid);
       // Each count is a full V8 snapshot, so the view may wait long between them (it says so):
       // narrow it to the leaking type and ask for counts now.
+      // Room for the rows: the Node cost note makes the Heap view's message five lines, which filled
+      // the pane once the Fleet and Threads views were added, so the (virtualised) rows were never drawn.
+      const workersHeader = page.locator('.pane-header', { hasText: 'Workers' }).first();
+      if ((await workersHeader.getAttribute('aria-expanded')) === 'true') await workersHeader.click();
       await runCommand(page, 'Worker Lens: Filter Heap Types…');
       await page.locator('.quick-input-widget input').fill('ProcessedJob');
       await page.keyboard.press('Enter');
@@ -50,6 +52,7 @@ module.exports = {
         await ctx.shot('heap-node-worker');
       } finally {
         await runCommand(page, 'Worker Lens: Clear Heap Filter');
+        if ((await workersHeader.getAttribute('aria-expanded')) !== 'true') await workersHeader.click();
       }
       // The row re-renders on every Workers refresh: retry the hover + click until it took.
       await until('the row back to not attached (Detach)', async () => {
