@@ -66,6 +66,27 @@ class Target(object):
             time.sleep(0.05)
         return False
 
+    def how(self):
+        """What the target is doing, for a failure message: its exit status, or each thread's state
+        and kernel wait channel (a harmed target and a merely slow one look different here)."""
+        code = self.proc.poll()
+        if code is not None:
+            return "target exited with %s" % (("signal %d" % -code) if code < 0 else "status %d" % code)
+        rows = []
+        try:
+            for tid in sorted(os.listdir("/proc/%d/task" % self.pid), key=int):
+                try:
+                    with open("/proc/%d/task/%s/stat" % (self.pid, tid)) as f:
+                        state = f.read().rsplit(")", 1)[1].split()[0]
+                    with open("/proc/%d/task/%s/wchan" % (self.pid, tid)) as f:
+                        wchan = f.read().strip() or "-"
+                    rows.append("%s:%s/%s" % (tid, state, wchan))
+                except OSError:
+                    pass
+        except OSError as e:
+            return "target unreadable: %s" % e
+        return "target alive, last 'alive %d', threads %s" % (self.last_alive(), " ".join(rows))
+
     def close(self):
         self.log.close()
         os.unlink(self.log.name)
@@ -109,7 +130,7 @@ class InjectMatrixTest(unittest.TestCase):
                 code, info, err = inject(self.box, t.pid, "--force", "--timeout", "60")
                 self.assertEqual(code, 0, "%s round %d: %s" % (kind, i, err))
                 via.add(info.get("injectedVia"))
-                self.assertTrue(t.progressing(), "%s: target stopped making progress after round %d" % (kind, i))
+                self.assertTrue(t.progressing(), "%s: target stopped making progress after round %d (%s)" % (kind, i, t.how()))
                 self.assertTrue(answers(info, t.pid), "%s: the agent does not answer after round %d" % (kind, i))
                 ok += 1
         finally:
@@ -182,7 +203,7 @@ class InjectTimeoutTest(unittest.TestCase):
         self.right_after_a_regex()  # the injected thread had its chance at the GIL by now
         self.right_after_a_regex()
         self.assertEqual(self.box.all_discovery(), [], "no agent may start after the injector gave up")
-        self.assertTrue(self.t.progressing())
+        self.assertTrue(self.t.progressing(), self.t.how())
         self.calm_then_inject()
 
     def test_cancel_withdraws_the_start(self):
@@ -197,7 +218,7 @@ class InjectTimeoutTest(unittest.TestCase):
         self.right_after_a_regex()
         self.right_after_a_regex()
         self.assertEqual(self.box.all_discovery(), [])
-        self.assertTrue(self.t.progressing())
+        self.assertTrue(self.t.progressing(), self.t.how())
         self.calm_then_inject()
 
 
@@ -245,7 +266,7 @@ class InjectErrorsTest(unittest.TestCase):
             self.assertIn("ptrace_scope", info["error"]["hint"])
             self.assertIn("SYS_PTRACE", info["error"]["hint"])
             self.assertEqual(len(err.strip().splitlines()), 1, err)
-            self.assertTrue(t.progressing())
+            self.assertTrue(t.progressing(), t.how())
         finally:
             t.close()
 
