@@ -36,7 +36,8 @@ export class FleetView implements vscode.TreeDataProvider<Node>, vscode.Disposab
 
   constructor(private readonly secrets: vscode.SecretStorage, private readonly agentDir: string, private readonly log: vscode.LogOutputChannel) {
     this.disposables.push(vscode.workspace.onDidChangeConfiguration(e => {
-      if (e.affectsConfiguration('workerLens.fleet')) { this.state = null; this.error = null; void this.updateContext(); void this.refresh(); }
+      // The tunnel command matters only at Attach: changing it does not re-ask the fleet.
+      if (['brokerUrl', 'python', 'timeout', 'refreshSeconds'].some(k => e.affectsConfiguration(`workerLens.fleet.${k}`)) || e.affectsConfiguration('workerLens.python.path')) { this.state = null; this.error = null; void this.updateContext(); void this.refresh(); }
     }));
     void this.updateContext();
   }

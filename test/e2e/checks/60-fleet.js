@@ -105,21 +105,29 @@ module.exports = {
         const now = JSON.parse(fs.readFileSync(file, 'utf8'));
         fs.writeFileSync(file, JSON.stringify({ ...now, ...extra }, null, 2));
       };
+      // Attach on the child until `text` shows (a settings file change reaches the extension after a moment).
+      const attachExpecting = async (text, tries = 4) => {
+        for (let i = 1; ; i++) {
+          if (!(await childRow().isVisible())) { await leaky.click(); await page.keyboard.press('ArrowRight'); }
+          await childRow().waitFor({ timeout: 30000 });
+          await clickInline(page, childRow(), 'Attach through Tunnel');
+          try { return await notification(page, text, 30000); } catch (e) { if (i >= tries) throw e; }
+        }
+      };
       // 1. No tunnel command: one clear error that says what to set, with an example.
-      await childRow().waitFor({ timeout: 30000 });
-      await clickInline(page, childRow(), 'Attach through Tunnel');
-      await notification(page, 'set workerLens.fleet.tunnelCommand', 20000);
+      await attachExpecting('set workerLens.fleet.tunnelCommand');
       // 2. A tunnel command that exits: its exit code and stderr in the error; nothing left running.
       writeSettings({ 'workerLens.fleet.tunnelCommand': "sh -c 'echo wl-e2e no route to $0 >&2; exit 3' {host}" });
-      await childRow().waitFor({ timeout: 60000 });
-      await clickInline(page, childRow(), 'Attach through Tunnel');
-      await notification(page, `the tunnel command exited (3) before 127.0.0.1:`, 60000);
+      await page.locator('.notification-list-item .codicon-notifications-clear-all, .notification-toast .codicon-close').first().click().catch(() => { });
+      await attachExpecting('the tunnel command exited (3) before 127.0.0.1:');
       await notification(page, `wl-e2e no route to ${hosts[0]}`, 5000);
       if (pidsMatching(/wl-e2e no route/).length) throw new Error('the failed tunnel command is still running');
       // 3. The real tunnel (socat into the namespace): the Heap view of the remote child.
       const tunnelRe = new RegExp(`TCP-LISTEN:\\d+.*ip netns exec ${hosts[0]} socat`);
       const before = new Set(pidsMatching(tunnelRe));
       writeSettings({ 'workerLens.fleet.tunnelCommand': env.info.tunnelCommand });
+      await new Promise(r => setTimeout(r, 3000)); // the settings change reaches the extension
+      if (!(await childRow().isVisible())) { await leaky.click(); await page.keyboard.press('ArrowRight'); }
       await childRow().waitFor({ timeout: 60000 });
       await clickInline(page, childRow(), 'Attach through Tunnel');
       await page.getByRole('treeitem', { name: new RegExp(`^${child.processName}, pid ${child.pid} on ${hosts[0]}, attached`) }).first().waitFor({ timeout: 60000 });
