@@ -109,9 +109,11 @@ export class FleetView implements vscode.TreeDataProvider<Node>, vscode.Disposab
   /** One refresh; a refresh already in flight is not started twice (never blocks the extension host). */
   async refresh(): Promise<void> {
     if (this.running) return;
-    const broker = await this.brokerUrl();
-    if (!broker) { this.state = null; this.error = null; this.changed.fire(undefined); return; }
+    // Claimed before the first await: an Attach's token refresh waits for this one, never overlaps it.
     const ac = this.running = new AbortController();
+    let broker: string | null;
+    try { broker = await this.brokerUrl(); } catch (e) { this.running = null; throw e; }
+    if (!broker) { this.running = null; this.state = null; this.error = null; this.changed.fire(undefined); return; }
     this.lastAt = Date.now();
     const helper = this.helperFor(broker);
     // Between full refreshes (every 6th, which also finds new workers and late answers), stop
