@@ -145,6 +145,11 @@ module.exports = {
         return r && r.delta > 0 && r;
       }, 120000, 3000);
       ctx.log(`    remote ${node} pid ${child.pid} through the tunnel: Payload ${grown.count} instances, Δ +${grown.delta}`);
+      // A clean picture: the failure paths' notifications cleared, no tooltip over the Heap view.
+      await runCommand(page, 'Notifications: Clear All Notifications').catch(() => { });
+      await page.keyboard.press('Escape');
+      await page.mouse.move(700, 450);
+      await new Promise(r => setTimeout(r, 1500));
       await ctx.shot('fleet-attach-heap');
       // 4. Detach stops the tunnel's process group.
       await clickInline(page, page.getByRole('treeitem', { name: new RegExp(`pid ${child.pid} on ${hosts[0]}, attached`) }).first(), 'Detach and Stop Tunnel');
