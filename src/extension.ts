@@ -79,7 +79,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
   context.subscriptions.push(vscode.commands.registerCommand('workerLens.snapshot.chooseType', () => snapshots.chooseType()));
   registerReportDocuments(context, log);
   registerCommands(context, { extensionUri: context.extensionUri, log, workers, heap, sessions, allocations, heapWorkers });
-  registerFleet(context, log);
+  registerFleet(context, log, sessions, s => heap.setSource(s));
   context.subscriptions.push(registerMemoryCommands(heap, log));
   await workers.refresh();
 

@@ -214,7 +214,11 @@ export class CdpClient {
   private async open(signal?: AbortSignal): Promise<CdpTransport> {
     const worker = this.opts.worker;
     const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new Error(`no connection within ${formatMs(this.connectTimeoutMs)}`)), this.connectTimeoutMs);
+    let handshaking = false;
+    // The connector tears its socket down on this abort; the reason says which step hung.
+    const timer = setTimeout(() => timeout.abort(new Error(handshaking
+      ? `no answer to the WebSocket handshake within ${formatMs(this.connectTimeoutMs)}: the endpoint accepted the connection but did not answer (a stopped worker, an agent blocked by a C call that holds the GIL, or not a CDP endpoint)`
+      : `no connection within ${formatMs(this.connectTimeoutMs)}`)), this.connectTimeoutMs);
     const attempt = AbortSignal.any([this.life.signal, timeout.signal, ...(signal ? [signal] : [])]);
     // A connector that ignores the signal must still not hold us past it.
     const gaveUp = new Promise<never>((_, reject) => {
@@ -225,6 +229,7 @@ export class CdpClient {
     let endpoint: CdpEndpoint | null = null;
     try {
       endpoint = await Promise.race([this.opts.locate(attempt), gaveUp]);
+      handshaking = true;
       const connecting = this.connector(endpoint, attempt);
       connecting.then(t => { if (attempt.aborted) void t.close(); }, () => undefined);
       const t = await Promise.race([connecting, gaveUp]);

@@ -1,7 +1,9 @@
 // CdpTransport over chrome-remote-interface: the only place that library is used.
+import { EventEmitter } from 'node:events';
 import CDP from 'chrome-remote-interface';
+import Chrome from 'chrome-remote-interface/lib/chrome.js';
 import type { TargetInfo } from '../protocol/cdp';
-import { CdpEndpoint, CdpProtocolError, CdpResponseError, CdpTransport, Connector, Unsubscribe } from './transport';
+import { CdpEndpoint, CdpProtocolError, CdpResponseError, CdpTransport, Unsubscribe } from './transport';
 
 type CriClient = CDP.Client & {
   on(event: 'event', listener: (message: { method: string; params: unknown }) => void): CriClient;
@@ -49,24 +51,46 @@ class CriTransport implements CdpTransport {
   }
 }
 
-/** The real Connector: a WebSocket to the endpoint, no protocol download (we send by method name). */
-export const connectChromeRemoteInterface: Connector = async (endpoint: CdpEndpoint, signal: AbortSignal) => {
-  signal.throwIfAborted();
-  const pending = CDP({ target: endpoint.webSocketUrl, protocol: { domains: [] } as unknown as CDP.Protocol }) as Promise<CriClient>;
-  const aborted = new Promise<never>((_, reject) => {
-    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    void pending.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => undefined);
-  });
-  try {
-    return new CriTransport(await Promise.race([pending, aborted]));
-  } catch (e) {
-    // a connection that completes after the abort must not stay open
-    pending.then(c => c.close(), () => undefined).catch(() => undefined);
-    throw e;
-  }
-};
+/** How long the WebSocket upgrade may take once asked for (CdpClient's own connect timeout is shorter). */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/**
+ * The real Connector: a WebSocket to the endpoint, no protocol download (we send by method name).
+ * The handshake is bounded: a server that accepts TCP and never answers the upgrade (a stopped
+ * worker, an agent whose thread cannot run while a C call holds the GIL, a port that is not CDP)
+ * fails after handshakeTimeoutMs or when the signal aborts, and its socket is destroyed then.
+ */
+export function connectChromeRemoteInterface(endpoint: CdpEndpoint, signal: AbortSignal, handshakeTimeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<CdpTransport> {
+  signal.throwIfAborted();
+  return new Promise<CdpTransport>((resolve, reject) => {
+    const notifier = new EventEmitter();
+    let settled = false;
+    let chrome: Chrome | null = null;
+    const fail = (e: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      try { chrome?._ws?.terminate(); } catch { /* already gone */ }
+      reject(e);
+    };
+    const onAbort = () => fail(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
+    const timer = setTimeout(() => fail(new Error(`no answer to the WebSocket handshake within ${handshakeTimeoutMs / 1000} s: the endpoint accepted the connection but did not answer (a stopped worker, an agent blocked by a C call that holds the GIL, or not a CDP endpoint)`)), handshakeTimeoutMs);
+    signal.addEventListener('abort', onAbort, { once: true });
+    notifier.once('connect', (client: CriClient) => {
+      // a connection that completes after a timeout or an abort must not stay open
+      if (settled) { void client.close().catch(() => undefined); return; }
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve(new CriTransport(client));
+    });
+    notifier.once('error', (e: Error) => fail(e));
+    try {
+      chrome = new Chrome({ target: endpoint.webSocketUrl, protocol: { domains: [] } }, notifier);
+    } catch (e) { fail(e as Error); }
+  });
+}
 /** Targets listed by a CDP HTTP endpoint (`/json/list`): Node's inspector, Chrome, the agent. */
 export async function listTargets(host: string, port: number): Promise<TargetInfo[]> {
   return await CDP.List({ host, port }) as TargetInfo[];

@@ -4,7 +4,6 @@
 // interpreter (`python -m workerlens_agent outside-stacks PID`, which never stops the worker).
 // A main process brings its pool children (discovery files and /proc ppid).
 import { spawn } from 'node:child_process';
-import http from 'node:http';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { DiscoveryFile, GetThreadStacksResult, StacksSource } from '../protocol/agent';
@@ -93,30 +92,24 @@ async function agentStacks(pid: number, opts: StacksOptions): Promise<GetThreadS
   }
   const d = opts.discovery ?? await readDiscoveryFile(pid);
   if (!d) throw new Error(`pid ${pid} runs no Worker Lens agent`);
-  // A WebSocket handshake to an agent that cannot run (a C call holds the GIL) never completes and
-  // has no timeout of its own: ask over plain HTTP first, on a socket we can destroy.
-  await probeAgent(d, timeoutMs);
-  const conn = await connectWorker({ pid, kind: 'python', discovery: d }, {
-    injection: { allowed: false, refusedHint: 'start the worker with the agent' }, activation: { allowed: false }, reconnect: false, signal: AbortSignal.timeout(timeoutMs),
-  });
+  // An agent that cannot run (a C call holds the GIL) never answers the WebSocket handshake: the
+  // deadline aborts it, and the connector closes the half-open socket (src/cdp/criTransport.ts).
+  const deadline = AbortSignal.timeout(timeoutMs);
+  let conn;
+  try {
+    conn = await connectWorker({ pid, kind: 'python', discovery: d }, {
+      injection: { allowed: false, refusedHint: 'start the worker with the agent' }, activation: { allowed: false }, reconnect: false,
+      signal: opts.signal ? AbortSignal.any([deadline, opts.signal]) : deadline,
+    });
+  } catch (e) {
+    if (deadline.aborted && !opts.signal?.aborted) throw new Error(`the agent did not answer within ${timeoutMs / 1000} s (busy in C code holding the GIL, or stopped)`);
+    throw e;
+  }
   try {
     return await conn.client.python.getThreadStacks({ timeoutMs, signal: opts.signal });
   } finally {
     conn.dispose();
   }
-}
-
-function probeAgent(d: DiscoveryFile, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const host = d.host.includes(':') ? `[${d.host}]` : d.host;
-    const req = http.get({ host: d.host, port: d.port, path: '/json/version', headers: { Host: `${host}:${d.port}` }, timeout: timeoutMs, agent: false }, res => {
-      res.resume();
-      res.on('end', () => resolve());
-      res.on('error', reject);
-    });
-    req.on('timeout', () => { req.destroy(); reject(new Error(`the agent did not answer within ${timeoutMs / 1000} s (busy in C code holding the GIL, or stopped)`)); });
-    req.on('error', e => reject(new Error(`the agent is unreachable: ${e.message}`)));
-  });
 }
 
 /** One process's stacks: the agent's answer, else the outside read, else both reasons. */

@@ -172,7 +172,7 @@ async function takeSnapshot(s: Session, log: vscode.LogOutputChannel): Promise<v
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const target = await vscode.window.showSaveDialog({
     title: `Save a heap snapshot of ${s.label}`,
-    defaultUri: vscode.Uri.file(path.join(folder, `${s.kind === 'node' ? 'node' : 'worker'}-${s.pid}-${stamp}.heapsnapshot`)),
+    defaultUri: vscode.Uri.file(path.join(folder, `${s.kind === 'node' ? 'node' : 'worker'}-${s.remote ? `${s.remote.node.replace(/[^\w.-]/g, '_')}-${s.remote.pid}` : s.pid}-${stamp}.heapsnapshot`)),
     filters: { 'Heap snapshot': ['heapsnapshot'] },
   });
   if (!target) return;

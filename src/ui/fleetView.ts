@@ -8,6 +8,7 @@ import { formatBytes, plural } from '../common/format';
 import type { FleetProcess } from '../protocol/fleet';
 import { FLEET_HOW, fleetTaskTable, groupByHost, sparkline, workerGrowth, workerTrend, type FleetState, type FleetTaskRow, type FleetWorker } from '../model/fleet';
 
+export type FleetNode = Node;
 type Node =
   | { kind: 'message'; text: string; detail?: string; icon: string }
   | { kind: 'host'; host: string; workers: FleetWorker[] }
@@ -30,11 +31,13 @@ export class FleetView implements vscode.TreeDataProvider<Node>, vscode.Disposab
   private lastAt = 0;
   private helper: { key: string; helper: FleetHelper } | null = null;
   private refreshes = 0;
+  private isAttached: (node: string, pid: number) => boolean = () => false;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly secrets: vscode.SecretStorage, private readonly agentDir: string, private readonly log: vscode.LogOutputChannel) {
     this.disposables.push(vscode.workspace.onDidChangeConfiguration(e => {
-      if (e.affectsConfiguration('workerLens.fleet')) { this.state = null; this.error = null; void this.updateContext(); void this.refresh(); }
+      // The tunnel command matters only at Attach: changing it does not re-ask the fleet.
+      if (['brokerUrl', 'python', 'timeout', 'refreshSeconds'].some(k => e.affectsConfiguration(`workerLens.fleet.${k}`)) || e.affectsConfiguration('workerLens.python.path')) { this.state = null; this.error = null; void this.updateContext(); void this.refresh(); }
     }));
     void this.updateContext();
   }
@@ -106,23 +109,18 @@ export class FleetView implements vscode.TreeDataProvider<Node>, vscode.Disposab
   /** One refresh; a refresh already in flight is not started twice (never blocks the extension host). */
   async refresh(): Promise<void> {
     if (this.running) return;
-    const broker = await this.brokerUrl();
-    if (!broker) { this.state = null; this.error = null; this.changed.fire(undefined); return; }
-    const config = vscode.workspace.getConfiguration('workerLens');
-    const python = config.get<string>('fleet.python') || config.get<string>('python.path') || 'python3';
+    // Claimed before the first await: an Attach's token refresh waits for this one, never overlaps it.
     const ac = this.running = new AbortController();
+    let broker: string | null;
+    try { broker = await this.brokerUrl(); } catch (e) { this.running = null; throw e; }
+    if (!broker) { this.running = null; this.state = null; this.error = null; this.changed.fire(undefined); return; }
     this.lastAt = Date.now();
-    const timeoutS = config.get<number>('fleet.timeout', 1);
-    const key = JSON.stringify([broker, python, timeoutS]);
-    if (this.helper?.key !== key) {
-      this.helper?.helper.dispose();
-      this.helper = { key, helper: new FleetHelper({ broker, python, agentDir: this.agentDir, timeoutS }) };
-    }
+    const helper = this.helperFor(broker);
     // Between full refreshes (every 6th, which also finds new workers and late answers), stop
     // waiting once as many replies came as last time: saves Celery's wait for stragglers.
     const expect = this.refreshes++ % 6 !== 0 && this.state?.done?.replies ? this.state.done.replies : null;
     try {
-      this.state = await this.helper.helper.refresh({ expect }, ac.signal);
+      this.state = await helper.refresh({ expect }, ac.signal);
       this.error = null;
       this.log.debug(`Fleet: ${plural(this.state.workers.length, 'worker')} from ${redactBrokerUrl(broker)} in ${this.state.wallMs} ms`);
     } catch (e) {
@@ -136,6 +134,48 @@ export class FleetView implements vscode.TreeDataProvider<Node>, vscode.Disposab
     }
     this.changed.fire(undefined);
   }
+
+  private helperFor(broker: string): FleetHelper {
+    const config = vscode.workspace.getConfiguration('workerLens');
+    const python = config.get<string>('fleet.python') || config.get<string>('python.path') || 'python3';
+    const timeoutS = config.get<number>('fleet.timeout', 1);
+    const key = JSON.stringify([broker, python, timeoutS]);
+    if (this.helper?.key !== key) {
+      this.helper?.helper.dispose();
+      this.helper = { key, helper: new FleetHelper({ broker, python, agentDir: this.agentDir, timeoutS }) };
+    }
+    return this.helper.helper;
+  }
+
+  /**
+   * One refresh that also asks for the agents' tokens, for Attach. Its answer goes to the caller
+   * only: the view's state (and so its tooltips) never holds a token.
+   */
+  async fleetWithTokens(signal: AbortSignal): Promise<FleetState> {
+    while (this.running) {
+      if (signal.aborted) throw new FleetError('cancelled', 'cancelled');
+      await new Promise(r => setTimeout(r, 100));
+    }
+    const ac = this.running = new AbortController();
+    const stop = () => ac.abort();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      const broker = await this.brokerUrl();
+      if (!broker) throw new FleetError('no-broker', 'no broker: run "Worker Lens: Connect to Broker…"');
+      return await this.helperFor(broker).refresh({ attach: true }, ac.signal);
+    } finally {
+      signal.removeEventListener('abort', stop);
+      this.running = null;
+    }
+  }
+
+  /** Which fleet processes have a session (their rows offer Detach instead of Attach). */
+  setAttached(isAttached: (node: string, pid: number) => boolean): void {
+    this.isAttached = isAttached;
+  }
+
+  /** Redraws the rows (after an attach or a detach). */
+  redraw(): void { this.changed.fire(undefined); }
 
   current(): FleetState | null { return this.state; }
 
@@ -178,7 +218,7 @@ export class FleetView implements vscode.TreeDataProvider<Node>, vscode.Disposab
         return item;
       }
       case 'worker': return workerItem(node.worker);
-      case 'process': return processItem(node.worker, node.proc);
+      case 'process': return processItem(node.worker, node.proc, this.isAttached(node.worker.node, node.proc.pid));
       case 'tasks': {
         const item = new vscode.TreeItem('Tasks, fleet-wide: memory per run', C.Expanded);
         item.id = 'fleet-tasks';
@@ -240,7 +280,7 @@ function workerItem(w: FleetWorker): vscode.TreeItem {
   return item;
 }
 
-function processItem(w: FleetWorker, p: FleetProcess): vscode.TreeItem {
+function processItem(w: FleetWorker, p: FleetProcess, attached: boolean): vscode.TreeItem {
   const name = p.role === 'main' ? 'main' : p.processName ?? 'child';
   const item = new vscode.TreeItem(name, vscode.TreeItemCollapsibleState.None);
   item.id = `proc:${w.node}:${p.pid}`;
@@ -250,7 +290,11 @@ function processItem(w: FleetWorker, p: FleetProcess): vscode.TreeItem {
   if (trend) parts.push(trend);
   if (p.breakdown?.length) parts.push(p.breakdown.filter(b => b.bytes !== null).slice(0, 2).map(b => `${b.key} ${formatBytes(b.bytes as number)}`).join(', '));
   if (p.error) parts.push(p.error);
+  if (attached) parts.unshift('attached');
   item.description = parts.join(' · ');
+  // Attach needs an agent in that process (its port); the token is asked for at attach time.
+  item.contextValue = attached ? 'fleetProcess.attached' : p.agentPort ? 'fleetProcess.agent' : 'fleetProcess';
+  item.accessibilityInformation = { label: `${name}, pid ${p.pid} on ${w.host}${attached ? ', attached' : p.agentPort ? ', agent running' : ', no agent'}` };
   item.iconPath = new vscode.ThemeIcon(p.error ? 'warning' : p.role === 'main' ? 'server-process' : 'symbol-event');
   const tasks = (p.tasks ?? []).slice(0, 5).map(t => `${t.name}: ${plural(t.runs, 'run')}, ${signed(t.memDeltaBytes)}`).join('\n');
   item.tooltip = `${name} (pid ${p.pid}) on ${w.host}${p.agentPort ? `\nagent on the worker's loopback, port ${p.agentPort} (agent ${p.agentVersion ?? '?'})` : '\nno agent'}`

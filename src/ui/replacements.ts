@@ -17,7 +17,7 @@ export function followReplacements(workers: WorkersView, sessions: SessionManage
   const subs = [
     workers.onDidRefresh(rows => {
       const live = new Set(rows.map(r => r.pid));
-      for (const s of sessions.all()) if (!live.has(s.pid)) sessions.drop(s, 'the process exited');
+      for (const s of sessions.all()) if (!s.remote && !live.has(s.pid)) sessions.drop(s, 'the process exited');
       for (const a of [...awaiting]) {
         const fresh = rows.filter(r => r.ppid === a.mainPid && r.role === 'child' && !a.knownPids.has(r.pid));
         if (fresh.length) {
@@ -29,7 +29,7 @@ export function followReplacements(workers: WorkersView, sessions: SessionManage
       }
     }),
     sessions.onDidDetach(({ session, reason }) => {
-      if (!reason || session.row.role !== 'child') {
+      if (!reason || session.row?.role !== 'child') {
         if (reason) void vscode.window.showWarningMessage(`${session.label} is gone (${reason}). Worker Lens keeps its last heap counts on screen.`);
         return;
       }

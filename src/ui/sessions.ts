@@ -15,7 +15,10 @@ import { openDocs } from './docs';
 import { isAlive } from '../cdp/procScan';
 
 export interface Session extends HeapSource {
-  readonly row: WorkerRow;
+  /** The Workers view row of a local worker; null for a remote one. */
+  readonly row: WorkerRow | null;
+  /** A worker on another host, reached through a tunnel (src/ui/remoteSessions.ts); null when local. */
+  readonly remote: RemoteSessionInfo | null;
   readonly client: CdpClient;
   readonly kind: 'python' | 'node';
   readonly info: ProcessInfo | null;
@@ -25,6 +28,9 @@ export interface Session extends HeapSource {
   /** A `.heapsnapshot` as it arrives, unparsed: the host only forwards it (to a file, to a heap worker thread). */
   streamSnapshot(signal: AbortSignal, onChunk: (c: string) => void, onProgress?: (done: number, total: number) => void): Promise<void>;
 }
+
+/** Where a remote session runs. Its Session.pid is a negative key (remote pids are not this machine's); the real pid is here. */
+export interface RemoteSessionInfo { node: string; host: string; pid: number; processName: string | null; /** The tunnel command as run (argv joined). */ via: string }
 
 export class SessionManager implements vscode.Disposable {
   private readonly sessions = new Map<number, Session>();
@@ -36,6 +42,8 @@ export class SessionManager implements vscode.Disposable {
 
   /** Node sessions' heap worker threads (their Heap view counts are parsed there, never on the host). */
   private readonly countWorkers = new Map<number, HeapWorkerClient>();
+  /** What else ends with a session (a remote session's tunnel). */
+  private readonly closers = new Map<number, () => void>();
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel, private readonly heapWorkers: HeapWorkers) {}
 
@@ -79,7 +87,7 @@ export class SessionManager implements vscode.Disposable {
       nodeCounts: this.countInWorker(row.pid),
     });
     const session: Session = {
-      kind: conn.kind, row, client: conn.client, info: conn.info, discovery: conn.discovery, label: conn.label, pid: row.pid,
+      kind: conn.kind, row, remote: null, client: conn.client, info: conn.info, discovery: conn.discovery, label: conn.label, pid: row.pid,
       countMethod: conn.kind === 'node' ? 'a full V8 heap snapshot' : 'a gc.get_objects() walk',
       endpointUrl: () => conn.endpointUrl(),
       getObjectCounts: async (s: AbortSignal) => (await conn.heapCounts({ signal: s })).result,
@@ -98,6 +106,19 @@ export class SessionManager implements vscode.Disposable {
     });
     this.onAttachedEmitter.fire(session);
     return session;
+  }
+
+  /** Adds a session made elsewhere (a remote one: src/ui/remoteSessions.ts); `onClose` runs when it ends for any reason. */
+  adopt(session: Session, onClose: () => void): void {
+    this.sessions.set(session.pid, session);
+    this.closers.set(session.pid, onClose);
+    this.log.info(`attached to ${session.label}`);
+    session.client.onStateChange((state, detail) => {
+      // detail may be the ws:// URL: its path is the agent's token, kept out of the log
+      this.log.debug(`${session.label}: connection ${state}${detail ? ` (${detail.replace(/(wss?:\/\/[^/\s]+\/)\S*/g, '$1…')})` : ''}`);
+      if (state === 'closed' && this.sessions.get(session.pid) === session) this.drop(session, detail || 'the connection closed');
+    });
+    this.onAttachedEmitter.fire(session);
   }
 
   /** Node counts: the snapshot streams into this session's heap worker thread, which answers per-class counts and then drops it. */
@@ -123,6 +144,9 @@ export class SessionManager implements vscode.Disposable {
   private endCounts(pid: number): void {
     void this.countWorkers.get(pid)?.dispose();
     this.countWorkers.delete(pid);
+    const close = this.closers.get(pid);
+    this.closers.delete(pid);
+    close?.();
   }
 
   detach(pid: number): void {
@@ -159,7 +183,7 @@ export class SessionManager implements vscode.Disposable {
   dispose(): void {
     for (const s of this.sessions.values()) s.client.dispose();
     this.sessions.clear();
-    for (const pid of [...this.countWorkers.keys()]) this.endCounts(pid);
+    for (const pid of new Set([...this.countWorkers.keys(), ...this.closers.keys()])) this.endCounts(pid);
     this.onAttachedEmitter.dispose();
     this.onDetachedEmitter.dispose();
   }

@@ -52,13 +52,15 @@ export class ThreadsView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     this.busy = true;
     try {
       const targets: { pid: number; label: string; discovery: Session['discovery'] }[] = [{ pid: s.pid, label: s.label, discovery: s.discovery }];
-      if (s.discovery?.role === 'main' || s.info?.role === 'main') {
+      // A remote worker: its children are not this machine's processes, and stacks come from its agent only.
+      if (!s.remote && (s.discovery?.role === 'main' || s.info?.role === 'main')) {
         for (const c of await childProcesses(s.pid)) targets.push({ pid: c.pid, label: processLabel(c.pid, c.discovery), discovery: c.discovery });
       }
       const list = await Promise.all(targets.map(t => readProcessStacks(t.pid, t.label, {
-        client: t.pid === s.pid ? s.client : undefined, discovery: t.discovery, agentDir: this.agentDir, agentTimeoutMs: 4000,
+        client: t.pid === s.pid ? s.client : undefined, discovery: t.discovery, agentDir: this.agentDir, agentTimeoutMs: 4000, via: s.remote ? 'agent' : undefined,
       })));
       if (this.session !== s) return;
+      if (s.remote) for (const p of list) if (p.error) p.error += ' (reading stacks from outside the process is not available on a remote worker)';
       for (const p of list) {
         if (p.agentError && p.source === 'outside') this.log.info(`threads of ${p.label}: the agent did not answer (${p.agentError}); read from outside`);
         if (p.error) this.log.warn(`threads of ${p.label}: ${p.error}`);

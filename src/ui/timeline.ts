@@ -69,7 +69,7 @@ export class TimelineController implements vscode.Disposable {
           out.push({ workerId: String(s.pid), t: Date.now(), rss: res.rssBytes, heapUsed: heap.usedSize, ...breakdownSeries(mem) });
         } else {
           const heap = await s.client.runtime.getHeapUsage({ timeoutMs: 3000 });
-          out.push({ workerId: String(s.pid), t: Date.now(), heapUsed: heap.usedSize, rss: s.row.rssBytes });
+          out.push({ workerId: String(s.pid), t: Date.now(), heapUsed: heap.usedSize, rss: s.row?.rssBytes });
         }
       } catch (e) {
         this.log.debug(`timeline sample of ${s.label}: ${(e as Error).message}`);

@@ -7,7 +7,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { buildCli, runCli, ROOT } from './heapHelpers';
 import { FleetEnv, PYTHON, whyNoFleet } from './fleetEnv';
-import { FleetHelper } from '../../src/cdp/fleetHelper';
+import { FleetHelper, runFleet } from '../../src/cdp/fleetHelper';
+import { connectRemote, pickRemoteProcess, RemoteAttachError } from '../../src/cdp/remoteWorker';
 
 const why = whyNoFleet();
 let env: FleetEnv | undefined;
@@ -101,4 +102,31 @@ test('an unreachable broker is one clear error, without the password', { skip: w
   const bad = await runCli(['fleet', '--broker', 'localhost:6379']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /is not a broker URL/);
+});
+
+test('the Fleet view\'s attach path (src/cdp/remoteWorker): counts through the tunnel, a wrong token refused, nothing left after', { skip: why ?? false }, async () => {
+  const e = env as FleetEnv;
+  const node = `leaky@${e.info.hosts[0]}`;
+  const state = await runFleet({ broker: e.info.broker, python: PYTHON, timeoutS: 3, attach: true });
+  const target = pickRemoteProcess(state.workers, node);
+  assert.equal(target.host, e.info.hosts[0]);
+  const remote = await connectRemote(e.info.tunnelCommand, target);
+  const tunnelPid = () => spawnSync('pgrep', ['-f', `TCP-LISTEN:${remote.tunnel.localPort}.*ip netns exec ${e.info.hosts[0]}`]).status;
+  try {
+    assert.equal(remote.conn.info?.pid, target.pid);
+    assert.equal(tunnelPid(), 0, 'the tunnel runs while attached');
+    const counts = await remote.conn.heapCounts({ timeoutMs: 20_000 });
+    assert.ok(counts.result.counts.some(c => c.type === 'Payload'), 'the leaking child\'s Payload objects, counted remotely');
+  } finally { remote.dispose(); }
+  for (let i = 0; i < 50 && tunnelPid() === 0; i++) await new Promise(r => setTimeout(r, 100));
+  assert.equal(tunnelPid(), 1, 'dispose stopped the tunnel');
+  // A stale token: the agent refuses the upgrade, the error says so, the tunnel is stopped.
+  await assert.rejects(connectRemote(e.info.tunnelCommand, { ...target, token: 'x'.repeat(32) }),
+    (err: unknown) => err instanceof RemoteAttachError && err.code === 'refused' && /refused the connection \(HTTP 403\): its token no longer matches/.test(err.message));
+  // A tunnel command that exits: its stderr, and nothing running.
+  await assert.rejects(connectRemote("sh -c 'echo wl-contract no route to $0 >&2; exit 3' {host}", target),
+    (err: unknown) => err instanceof RemoteAttachError && err.code === 'tunnel' && new RegExp(`exited \\(3\\).*wl-contract no route to ${e.info.hosts[0]}`).test(err.message) && /wl-contract/.test(err.stderr));
+  assert.equal(spawnSync('pgrep', ['-f', 'wl-contract no route']).status, 1);
+  await new Promise(r => setTimeout(r, 300));
+  assert.equal(spawnSync('pgrep', ['-f', `ip netns exec ${e.info.hosts[0]} socat`]).status, 1, 'no tunnel left running');
 });

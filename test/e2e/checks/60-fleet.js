@@ -1,12 +1,35 @@
 // Issue 15: the Fleet view lists every Celery worker on the broker, grouped by host: a real
 // redis-server and real Celery prefork workers on two "hosts" (network namespaces with their own
 // hostname, made by test/fixtures/fleet/fleet_env.py), connected with "Connect to Broker…"; the
-// leaking worker ranks first and the fleet-wide task list shows memory per run.
+// leaking worker ranks first and the fleet-wide task list shows memory per run. Then Attach on the
+// leaking remote child (its agent on the namespace's loopback, reached only through the socat tunnel
+// of workerLens.fleet.tunnelCommand): the Heap view shows Payload growing; Detach stops the tunnel.
+// Failure paths first: no tunnel command set, and a tunnel command that exits (its stderr shown).
 'use strict';
 const cp = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { until, openWorkerLens, runCommand } = require('./lib');
+const { until, openWorkerLens, runCommand, clickInline, heapRow, notification } = require('./lib');
+
+/** Pids of processes whose command line matches `re` (the tunnel's socat, by what it forwards to). */
+function pidsMatching(re) {
+  const out = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try { if (re.test(fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' '))) out.push(+d); } catch { /* exited */ }
+  }
+  return out;
+}
+
+/** The leaky worker's child that ran the most tasks.leak, from the real CLI's fleet JSON. */
+function busiestRemoteChild(root, broker, node) {
+  const out = cp.execFileSync(process.execPath, [path.join(root, 'dist/cli.js'), 'fleet', '--broker', broker, '--python', '/usr/bin/python3', '--timeout', '2', '--format', 'json'], { encoding: 'utf8', timeout: 60000 });
+  const w = JSON.parse(out).workers.find(x => x.node === node);
+  const kids = (w && w.reply ? w.reply.processes : []).filter(p => p.role === 'child');
+  const runs = p => (p.tasks || []).filter(t => t.name === 'tasks.leak').reduce((n, t) => n + t.runs, 0);
+  kids.sort((a, b) => runs(b) - runs(a));
+  return kids.length && runs(kids[0]) > 0 ? kids[0] : null;
+}
 
 function startFleet(root) {
   const child = cp.spawn('/usr/bin/python3', [path.join(root, 'test/fixtures/fleet/fleet_env.py'), '--hosts', '2'], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -73,6 +96,66 @@ module.exports = {
       }
       await page.getByRole('treeitem', { name: /^ForkPoolWorker-2/ }).first().waitFor({ timeout: 20000 });
       await ctx.shot('fleet');
+
+      // --- Attach through the tunnel ---
+      const node = `leaky@${hosts[0]}`;
+      const child = await until('a leaky child that ran tasks.leak', () => busiestRemoteChild(ctx.root, broker, node), 60000, 2000);
+      const childRow = () => page.getByRole('treeitem', { name: new RegExp(`^${child.processName}, pid ${child.pid} on ${hosts[0]}`) }).first();
+      const writeSettings = extra => {
+        const now = JSON.parse(fs.readFileSync(file, 'utf8'));
+        fs.writeFileSync(file, JSON.stringify({ ...now, ...extra }, null, 2));
+      };
+      // Attach on the child until `text` shows (a settings file change reaches the extension after a moment).
+      const attachExpecting = async (text, tries = 4) => {
+        for (let i = 1; ; i++) {
+          if (!(await childRow().isVisible())) { await leaky.click(); await page.keyboard.press('ArrowRight'); }
+          await childRow().waitFor({ timeout: 30000 });
+          await clickInline(page, childRow(), 'Attach through Tunnel');
+          try { return await notification(page, text, 30000); } catch (e) { if (i >= tries) throw e; }
+        }
+      };
+      // 1. No tunnel command: one clear error that says what to set, with an example.
+      await attachExpecting('set workerLens.fleet.tunnelCommand');
+      // 2. A tunnel command that exits: its exit code and stderr in the error; nothing left running.
+      writeSettings({ 'workerLens.fleet.tunnelCommand': "sh -c 'echo wl-e2e no route to $0 >&2; exit 3' {host}" });
+      await page.locator('.notification-list-item .codicon-notifications-clear-all, .notification-toast .codicon-close').first().click().catch(() => { });
+      await attachExpecting('the tunnel command exited (3) before 127.0.0.1:');
+      await notification(page, `wl-e2e no route to ${hosts[0]}`, 5000);
+      if (pidsMatching(/wl-e2e no route/).length) throw new Error('the failed tunnel command is still running');
+      // 3. The real tunnel (socat into the namespace): the Heap view of the remote child.
+      const tunnelRe = new RegExp(`TCP-LISTEN:\\d+.*ip netns exec ${hosts[0]} socat`);
+      const before = new Set(pidsMatching(tunnelRe));
+      writeSettings({ 'workerLens.fleet.tunnelCommand': env.info.tunnelCommand });
+      await new Promise(r => setTimeout(r, 3000)); // the settings change reaches the extension
+      if (!(await childRow().isVisible())) { await leaky.click(); await page.keyboard.press('ArrowRight'); }
+      await childRow().waitFor({ timeout: 60000 });
+      await clickInline(page, childRow(), 'Attach through Tunnel');
+      await page.getByRole('treeitem', { name: new RegExp(`^${child.processName}, pid ${child.pid} on ${hosts[0]}, attached`) }).first().waitFor({ timeout: 60000 });
+      const tunnelPids = pidsMatching(tunnelRe).filter(p => !before.has(p));
+      if (!tunnelPids.length) throw new Error('attached, but no tunnel process was found');
+      const heapHeader = page.locator('.pane-header', { hasText: /^Heap/ }).first();
+      if ((await heapHeader.getAttribute('aria-expanded')) !== 'true') await heapHeader.click();
+      await page.locator('.pane', { hasText: 'Heap' }).getByText(new RegExp(`\\(pid ${child.pid}\\) on ${hosts[0]} · Δ since`)).first().waitFor({ timeout: 60000 });
+      // More leaking tasks while the view watches: Payload grows in the remote child.
+      const sendLeaks = () => cp.execFileSync('/usr/bin/python3', ['-c', "from tasks import leak\nfor i in range(60): leak.apply_async((i, 200000), queue='leaky')"],
+        { cwd: path.join(ctx.root, 'examples/celery-leaky'), env: { ...process.env, CELERY_BROKER_URL: broker, PYTHONPATH: path.join(ctx.root, 'agent') }, timeout: 60000 });
+      const grown = await until('Payload with a positive Δ in the remote child', async () => {
+        sendLeaks();
+        const r = await heapRow(page, 'Payload');
+        return r && r.delta > 0 && r;
+      }, 120000, 3000);
+      ctx.log(`    remote ${node} pid ${child.pid} through the tunnel: Payload ${grown.count} instances, Δ +${grown.delta}`);
+      // A clean picture: the failure paths' notifications cleared, no tooltip over the Heap view.
+      await runCommand(page, 'Notifications: Clear All Notifications').catch(() => { });
+      await page.keyboard.press('Escape');
+      await page.mouse.move(700, 450);
+      await new Promise(r => setTimeout(r, 1500));
+      await ctx.shot('fleet-attach-heap');
+      // 4. Detach stops the tunnel's process group.
+      await clickInline(page, page.getByRole('treeitem', { name: new RegExp(`pid ${child.pid} on ${hosts[0]}, attached`) }).first(), 'Detach and Stop Tunnel');
+      await until('the tunnel processes gone after Detach', () => tunnelPids.every(p => !fs.existsSync(`/proc/${p}`)), 15000);
+      await childRow().waitFor({ timeout: 20000 });
+      ctx.log(`    Detach stopped the tunnel (pids ${tunnelPids.join(', ')} gone)`);
     } finally {
       await stopFleet(env);
     }

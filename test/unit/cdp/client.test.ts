@@ -112,6 +112,8 @@ test('a connection that cannot be opened is one clear error', async () => {
   await assert.rejects(CdpClient.connect({ worker: 'pid 42', locate: async () => endpoint, connector: async () => { throw new Error('ECONNREFUSED 127.0.0.1:1'); } }),
     (e: unknown) => e instanceof CdpError && e.kind === 'connect' && /cannot connect to pid 42 at ws:\/\/127\.0\.0\.1:1\/…: ECONNREFUSED/.test(e.message));
   await assert.rejects(CdpClient.connect({ worker: 'pid 42', locate: async () => endpoint, connector: () => new Promise(() => undefined), connectTimeoutMs: 20 }),
+    (e: unknown) => e instanceof CdpError && /no answer to the WebSocket handshake within 20 ms/.test(e.message));
+  await assert.rejects(CdpClient.connect({ worker: 'pid 42', locate: () => new Promise(() => undefined), connectTimeoutMs: 20 }),
     (e: unknown) => e instanceof CdpError && /no connection within 20 ms/.test(e.message));
 });
 
