@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from . import discovery, heapcounts, memorybreakdown, procinfo, sampling, threadstacks
+from . import discovery, gcobjects, heapcounts, memorybreakdown, procinfo, sampling, threadstacks
 from ._compat import originals
 from .cdp import INVALID_PARAMS, CdpError, Session
 from .protocol import AGENT_VERSION, descriptor
@@ -284,7 +284,7 @@ def fork_hook_lists():
         wanted = (_fork_marker_before, _fork_marker_parent, _after_fork_child)
         found = []
         for marker in wanted:
-            for r in gc.get_referrers(marker):
+            for r in gcobjects.referrers((marker,), keep_types={id(list): True}):  # lists only, made in C
                 if type(r) is list and any(x is marker for x in r) and not any(r is f for f in found):
                     found.append(r)
                     break

@@ -3,7 +3,8 @@
 No user code runs: types are hashed by identity (a metaclass defining __hash__/__eq__ switches to
 counting by id()), names come from type's own descriptors, sizes from safe.SizeOf. Fixed-size types
 get exact sizes (count x shallow size); variable-size containers (dict, list, tuple, str...) get
-count x the mean size of an evenly strided sample unless exactSizes is asked for (one more pass per type).
+count x the mean size of an evenly strided sample unless exactSizes is asked for (every one of them).
+The objects are read through gcobjects (never held across a bytecode: see there why).
 """
 import gc
 import sys
@@ -14,9 +15,8 @@ except ImportError:  # pragma: no cover - every CPython 3.x has it
     def _count_elements(mapping, iterable):
         for e in iterable:
             mapping[e] = mapping.get(e, 0) + 1
-from itertools import compress, repeat
-from operator import is_
 
+from . import gcobjects
 from .safe import basicsize_of, flags_of, hashes_by_identity, itemsize_of, module_of, mro_of, qualname, sizeof_is_c
 
 _VARIABLE = (dict, list, set, frozenset, bytearray)
@@ -66,44 +66,34 @@ def object_counts(collect=False, limit=None, exact_sizes=False):
     if collect:
         gc.collect()
     t0 = time.perf_counter()
-    objs = gc.get_objects()
+    # gc.get_objects()'s list lives only inside gcobjects' C calls: it may hold a tuple the worker
+    # is still filling, which must never be held when the GIL goes back to the worker
     if _metaclasses_hash_by_identity():
-        by_type = count_by(map(type, objs))
+        by_type = gcobjects.counts_by_type()
         pairs = [(t, n) for t, n in by_type.items()]
     else:
-        types = list(map(type, objs))
+        types = gcobjects.all_types()
         by_id = count_by(map(id, types))
         rep = dict(zip(map(id, types), types))
         pairs = [(rep[i], n) for i, n in by_id.items()]
         del types, rep
-    n_objs = len(objs)
+    n_objs = sum(n for _t, n in pairs)
     variable = {}
     for t, n in pairs:
         if _is_variable(t):
             variable[id(t)] = [0, 0]  # sampled bytes, sampled count
     if variable:
-        if exact_sizes:
-            types_list = list(map(type, objs))
-            for t, n in pairs:
-                if id(t) in variable:
-                    try:
-                        total = sum(map(sys.getsizeof, compress(objs, map(is_, types_list, repeat(t)))))
-                    except Exception:  # a C __sizeof__ that raises: fall back to the fixed size
-                        total = _basic_size(t) * n
-                    variable[id(t)] = [total, n]
-            del types_list
-        else:
-            # every k-th object: a C-level slice (random.sample cost more than the whole count)
-            picks = objs if n_objs <= SAMPLE else objs[::n_objs // SAMPLE]
-            getsizeof = sys.getsizeof
-            for o in picks:
-                acc = variable.get(id(type(o)))
-                if acc is not None:
-                    try:
-                        acc[0] += getsizeof(o)
-                    except Exception:  # a C __sizeof__ that raises: fixed size for this one
-                        acc[0] += _basic_size(type(o))
-                    acc[1] += 1
+        # every k-th object (all when exactSizes): sizes taken in C, only ints and types come back
+        step = 1 if exact_sizes or n_objs <= SAMPLE else n_objs // SAMPLE
+        try:
+            stypes, sizes = gcobjects.sizes_of(dict.fromkeys(variable, True), step)
+        except Exception:  # a C __sizeof__ that raises: fixed sizes for every type
+            stypes, sizes = [], []
+        for t, size in zip(stypes, sizes):
+            acc = variable[id(t)]
+            acc[0] += size
+            acc[1] += 1
+        del stypes, sizes
     rows = []
     total_size = 0
     for t, n in pairs:
@@ -114,7 +104,6 @@ def object_counts(collect=False, limit=None, exact_sizes=False):
             size = _basic_size(t) * n  # fixed-size type: exact (basicsize + GC header) x count
         rows.append({"type": qualname(t), "module": module_of(t), "count": n, "size": int(size)})
         total_size += size
-    del objs
     pause_ms = (time.perf_counter() - t0) * 1000.0
     rows.sort(key=lambda r: (-r["count"], r["type"]))
     if limit:

@@ -17,6 +17,7 @@ import types
 from itertools import chain, compress, filterfalse, repeat
 from operator import is_
 
+from . import gcobjects
 from ._compat import originals
 from .heapcounts import count_by
 from .heapgraph import _items, key_name
@@ -95,9 +96,13 @@ def _mean_sizes(vals, types_list, pairs):
 
 def walk(top=15, max_paths=5, max_untracked=MAX_UNTRACKED):
     t0 = time.perf_counter()
-    objs = gc.get_objects()
+    # every tracked object but exact tuples and frozensets (the worker may still be filling one:
+    # gcobjects), so this list may be kept across the chunked walk; their referents come in C
+    objs = gcobjects.tracked_sturdy()
     tracked_types = list(map(type, objs))
-    found = {}
+    u = gcobjects.fragile_untracked_referents()
+    found = dict(zip(map(id, u), u))
+    del u
     partial = False
     for i in range(0, len(objs), CHUNK):
         u = list(filterfalse(_is_tracked, _get_referents(*objs[i:i + CHUNK])))
@@ -296,7 +301,7 @@ def retainer_paths(targets, exclude=()):
         if not frontier or len(resolved) == len(target_ids):
             break
         fids = set(map(id, frontier))
-        rs = gc.get_referrers(*frontier)
+        rs = gcobjects.referrers(frontier)  # without tuples/frozensets: paths through them are not followed
         skip.update((id(rs), id(frontier)))
         roots = []
         nxt = []
