@@ -60,27 +60,33 @@ def stall(fn):
 
 
 def timed(fn, repeat=5):
-    samples = []
+    """(median wall ms, min wall ms, median CPU ms): CPU time (this process, time.process_time) is
+    what the call itself costs; wall time also holds whatever the loaded machine adds."""
+    samples, cpu = [], []
     for _ in range(repeat):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - t0) * 1000.0)
-    return statistics.median(samples), min(samples)
+        cpu.append((time.process_time() - c0) * 1000.0)
+    return statistics.median(samples), min(samples), statistics.median(cpu)
 
 
 def main():
-    print("getObjectCounts pause (median/min of 5, ms); Python %s" % sys.version.split()[0])
+    print("getObjectCounts pause (median/min of 5 wall ms, median CPU ms); Python %s; load average %s" % (
+        sys.version.split()[0], " ".join("%.2f" % x for x in os.getloadavg())))
     keep = []
     for target in (100000, 1000000):
         keep = build(target)
         n = len(gc.get_objects())
         ours = timed(lambda: heapcounts.object_counts())
         exact = timed(lambda: heapcounts.object_counts(exact_sizes=True), 3)
-        line = "%8d objects: workerlens %.1f/%.1f ms (%.1f ms per 1M); exactSizes %.1f ms" % (
-            n, ours[0], ours[1], ours[0] * 1e6 / n, exact[0])
+        line = "%8d objects: workerlens %.1f/%.1f ms, CPU %.1f ms (%.1f ms per 1M); exactSizes %.1f ms" % (
+            n, ours[0], ours[1], ours[2], ours[0] * 1e6 / n, exact[0])
         if objgraph is not None:
             peer = timed(lambda: objgraph.typestats())
-            line += "; objgraph.typestats %.1f/%.1f ms; ratio %.2fx" % (peer[0], peer[1], peer[0] / ours[0])
+            line += "; objgraph.typestats %.1f/%.1f ms, CPU %.1f ms; ratio %.2fx wall, %.2fx CPU" % (
+                peer[0], peer[1], peer[2], peer[0] / ours[0], peer[2] / max(ours[2], 1e-6))
         else:
             line += "; objgraph not installed (python3-objgraph)"
         print(line)
@@ -89,9 +95,9 @@ def main():
         extra = timed(lambda: memorybreakdown.breakdown(counts=counts))
         walk = timed(lambda: untracked.walk(), 3)
         r = untracked.walk()
-        print("%8s          floor gc.get_objects() %.1f ms; breakdown adds %.1f ms (without counts); "
+        print("%8s          floor gc.get_objects() %.1f ms (CPU %.1f); breakdown adds %.1f ms (without counts); "
               "untracked walk %.1f ms (%d untracked objects, %d containers ranked; walk %.0f / containers %.0f / paths %.0f ms)" % (
-                  "", floor[0], extra[0], walk[0], r["objects"], len(r["containers"]),
+                  "", floor[0], floor[2], extra[0], walk[0], r["objects"], len(r["containers"]),
                   r["costMs"]["walk"], r["costMs"]["containers"], r["costMs"]["paths"]))
         print("%8s          longest wait of another thread: counts %.1f ms, untracked walk %.1f ms, "
               "objgraph.typestats %s" % ("", stall(heapcounts.object_counts), stall(untracked.walk),

@@ -9,13 +9,14 @@ breakdown with the untracked walk, heap usage. The target must report zero failu
 counts must still be right.
 """
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 import unittest
 
-from tests.helpers import FIXTURES, Sandbox, client, count_of, wait_line
+from tests.helpers import CELERY_PY, FIXTURES, Redis, Sandbox, client, count_of, have_celery, wait_for, wait_line
 
 TARGET = os.path.join(FIXTURES, "tuple_builders.py")
 SECONDS = float(os.environ.get("WL_HARMLESS_SECONDS") or 8.0)
@@ -47,11 +48,11 @@ class Target(object):
         self.box.close()
 
 
-def poll(info, calls, seconds, out, errors):
+def poll(info, calls, seconds, out, errors, done=None):
     c = client.connect(info)
     try:
         deadline = time.time() + seconds
-        while time.time() < deadline:
+        while time.time() < deadline and not (done and done.is_set()):
             for method, params in calls:
                 try:
                     out.append((method, params, c.call(method, params)))
@@ -100,6 +101,62 @@ class CountsWhileBuildingTuplesTest(unittest.TestCase):
                 self.assertGreater(b["untracked"]["objects"], 0)
         finally:
             t.close()
+
+
+
+@unittest.skipUnless(have_celery(), "needs /usr/bin/python3 with celery+redis and redis-server")
+class CeleryTasksWhileCountingTest(unittest.TestCase):
+    """A real threads-pool Celery worker on a real redis-server, polled the way the UI and the bench
+    poll (counts, heap usage, resource counts, task stats, the breakdown with its untracked walk), as
+    fast as the clients can ask, while 1,500 tasks build tuples; the flight recorder counts too."""
+
+    def test_no_task_fails(self):
+        box = Sandbox()
+        try:
+            redis = Redis(box)
+            env = box.env(CELERY_BROKER_URL=redis.url, PYTHONPATH=FIXTURES, WORKERLENS_RECORDER_INTERVAL="0.2")
+            worker = box.spawn([CELERY_PY, "-m", "celery", "-A", "tuple_celery_app", "worker", "-l", "warning",
+                                "--without-heartbeat", "--without-mingle", "--without-gossip", "--pool", "threads",
+                                "-c", "4", "-n", "wl-harm-%d@localhost" % redis.port, "--workerlens"],
+                               cwd=FIXTURES, env=env, stdout=subprocess.DEVNULL)
+            info = wait_for(lambda: [d for d in box.all_discovery() if d["pid"] == worker.pid], 60, "discovery")[0]
+            c = client.connect(info)
+            results, errors = [], []
+            calls = [("Python.getObjectCounts", {"limit": 200}), ("Runtime.getHeapUsage", {}),
+                     ("Python.getResourceCounts", {}), ("Python.getTaskStats", {})]
+            n = 1500
+            done = threading.Event()
+            pollers = [threading.Thread(target=poll, args=(info, calls, 300, results, errors, done)),
+                       threading.Thread(target=poll, args=(info, [("Python.getMemoryBreakdown", {"untracked": True})],
+                                                           300, results, errors, done))]
+            for p in pollers:
+                p.start()
+            subprocess.check_call([CELERY_PY, os.path.join(FIXTURES, "tuple_celery_app.py"), str(n)],
+                                  cwd=FIXTURES, env=env, timeout=120)
+
+            def stats():
+                s = [t for t in c.call("Python.getTaskStats")["tasks"] if t["name"] == "tuple_celery_app.build"]
+                return s[0] if s else {"runs": 0, "failures": 0}
+            deadline = time.time() + 240
+            while stats()["runs"] < n and time.time() < deadline:
+                time.sleep(0.5)
+            done.set()
+            for p in pollers:
+                p.join(120)
+            s = stats()
+            report = c.call("Python.getProcessInfo")
+            c.close()
+            os.kill(worker.pid, signal.SIGTERM)
+            err = worker.stderr.read().decode("utf-8", "replace")
+            worker.wait(30)
+            self.assertEqual((s["runs"], s["failures"]), (n, 0), "task failures while the agent counted: %s" % err[-2000:])
+            self.assertNotIn("SystemError", err)
+            self.assertEqual(report["pid"], worker.pid)
+            self.assertGreater(len([m for m, _p, _r in results if m == "Python.getObjectCounts"]), 5)
+            self.assertGreaterEqual(len([m for m, _p, _r in results if m == "Python.getMemoryBreakdown"]), 1)
+            self.assertEqual(errors, [])
+        finally:
+            box.close()
 
 
 if __name__ == "__main__":

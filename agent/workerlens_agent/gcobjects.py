@@ -21,7 +21,7 @@ import sys
 from collections import deque
 from functools import partial
 from itertools import chain, compress, filterfalse, islice, repeat
-from operator import methodcaller
+from operator import itemgetter, methodcaller
 
 try:
     from collections import _count_elements  # the C loop behind Counter
@@ -49,7 +49,7 @@ class _Lazy(object):
 
     def __init__(self, fn):
         self.box = []
-        self.fill = partial(deque, map(self.box.append, islice(iter(fn, None), 1)), 0)
+        self.fill = partial(deque, map(self.box.append, islice(iter(fn, None), 1)), 0) if fn else None
         self.views = []
 
     def view(self, step=1):
@@ -57,15 +57,19 @@ class _Lazy(object):
         self.views.append(v)
         return v if step == 1 else islice(v, 0, None, step)
 
-    def run(self, *steps):
+    def run(self, *steps, **kw):
         """atomically(fill, *steps, then drain every view and drop the list). Draining matters: when
         compress() runs out of data it leaves its selectors' view one short of the end, and that
-        view's list iterator would keep the whole list alive."""
-        drains = tuple(partial(deque, v, 0) for v in self.views)
+        view's list iterator would keep the whole list alive. kw["also"]: more _Lazy whose lists
+        the steps make (filled by a step; drained and dropped here too)."""
+        lazies = (self,) + tuple(kw.get("also", ()))
+        drains = tuple(partial(deque, v, 0) for z in lazies for v in z.views)
+        clears = tuple(z.box.clear for z in lazies)
         try:
-            return atomically(self.fill, *(steps + drains + (self.box.clear,)))[1:1 + len(steps)]
+            return atomically(self.fill, *(steps + drains + clears))[1:1 + len(steps)]
         except BaseException:
-            self.box.clear()
+            for c in clears:
+                c()
             for d in drains:
                 d()
             raise
@@ -102,8 +106,8 @@ def _sturdy(lazy):
     return compress(lazy.view(), map(_STURDY.get, map(id, map(type, lazy.view())), repeat(True)))
 
 
-def _kept(lazy, wanted, step=1):
-    return compress(lazy.view(step), map(wanted.get, map(id, map(type, lazy.view(step)))))
+def _kept(lazy, wanted):
+    return compress(lazy.view(), map(wanted.get, map(id, map(type, lazy.view()))))
 
 
 def _listed(holder, it):
@@ -116,7 +120,7 @@ def counts_by_type():
     that every metaclass hashes by identity first)."""
     d = {}
     lazy = objects()
-    lazy.run(partial(_count_elements, d, map(type, lazy.view())))
+    lazy.run(partial(deque, map(partial(_count_elements, d), map(partial(map, type), lazy.box)), 0))
     return d
 
 
@@ -134,8 +138,12 @@ def sizes_of(wanted, step=1):
     sys.getsizeof inside the C call, so tuples are measured too and only ints and types are held."""
     holder = []
     lazy = objects()
-    lazy.run(_listed(holder, map(type, _kept(lazy, wanted, step))),
-             _listed(holder, map(_getsizeof, _kept(lazy, wanted, step))))
+    # the strided sample as a list of its own, made inside the call (so not among the objects),
+    # read by four views: cheaper than striding the whole list four times
+    sample = _Lazy(None)
+    lazy.run(_listed(sample.box, lazy.view(step)),
+             _listed(holder, map(type, _kept(sample, wanted))),
+             _listed(holder, map(_getsizeof, _kept(sample, wanted))), also=(sample,))
     sizes = holder.pop()
     return holder.pop(), sizes
 
@@ -166,3 +174,35 @@ def referrers(targets, keep_types=None):
     lazy = _Lazy(partial(gc.get_referrers, *targets))
     lazy.run(_listed(holder, _sturdy(lazy) if keep_types is None else _kept(lazy, keep_types)))
     return holder.pop()
+
+
+def total():
+    """len(gc.get_objects()), without keeping the list."""
+    holder = []
+    lazy = objects()
+    lazy.run(partial(deque, map(holder.append, map(len, lazy.box)), 0))
+    return holder.pop() if holder else 0
+
+
+def counts_and_sample(step, by_type=True):
+    """One pass over one gc.get_objects() list: ({type: count} (or [type(o)...] when by_type is
+    false: the caller counts by id), a sample of every step-th object without exact tuples and
+    frozensets (safe to keep), and ([type], [size]) of the exact tuples/frozensets of that sample,
+    measured inside the call (tuple.__sizeof__ and frozenset.__sizeof__ are C)."""
+    d, holder = {}, []
+    lazy = objects()
+    sample = _Lazy(None)
+    # map over the box applies a function to the list itself (map(type, L), L[::step]): no view
+    # layer per object, and the slice is a C copy
+    types_of = map(partial(map, type), lazy.box)
+    if by_type:
+        count = partial(deque, map(partial(_count_elements, d), types_of), 0)
+    else:
+        count = partial(deque, map(holder.append, map(list, types_of)), 0)
+    lazy.run(count,
+             partial(deque, map(sample.box.append, map(itemgetter(slice(None, None, max(1, step))), lazy.box)), 0),
+             _listed(holder, _sturdy(sample)),
+             _listed(holder, map(type, _kept(sample, _FRAGILE_IDS))),
+             _listed(holder, map(_getsizeof, _kept(sample, _FRAGILE_IDS))), also=(sample,))
+    sizes, types, kept = holder.pop(), holder.pop(), holder.pop()
+    return (d if by_type else holder.pop()), kept, types, sizes

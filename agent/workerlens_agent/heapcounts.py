@@ -68,32 +68,53 @@ def object_counts(collect=False, limit=None, exact_sizes=False):
     t0 = time.perf_counter()
     # gc.get_objects()'s list lives only inside gcobjects' C calls: it may hold a tuple the worker
     # is still filling, which must never be held when the GIL goes back to the worker
-    if _metaclasses_hash_by_identity():
-        by_type = gcobjects.counts_by_type()
-        pairs = [(t, n) for t, n in by_type.items()]
+    by_identity = _metaclasses_hash_by_identity()
+    # one gc.get_objects() pass: counts and an evenly strided sample (stride from the last total)
+    guess = _last[0] or gcobjects.total()
+    step = max(1, guess // SAMPLE)
+    counted, picks, frag_types, frag_sizes = gcobjects.counts_and_sample(step, by_type=by_identity)
+    if by_identity:
+        pairs = [(t, n) for t, n in counted.items()]
     else:
-        types = gcobjects.all_types()
-        by_id = count_by(map(id, types))
-        rep = dict(zip(map(id, types), types))
+        by_id = count_by(map(id, counted))
+        rep = dict(zip(map(id, counted), counted))
         pairs = [(rep[i], n) for i, n in by_id.items()]
-        del types, rep
+        del rep
+    del counted
     n_objs = sum(n for _t, n in pairs)
     variable = {}
     for t, n in pairs:
         if _is_variable(t):
             variable[id(t)] = [0, 0]  # sampled bytes, sampled count
-    if variable:
-        # every k-th object (all when exactSizes): sizes taken in C, only ints and types come back
-        step = 1 if exact_sizes or n_objs <= SAMPLE else n_objs // SAMPLE
-        try:
-            stypes, sizes = gcobjects.sizes_of(dict.fromkeys(variable, True), step)
+    if variable and exact_sizes:
+        del picks
+        try:  # every object of a variable type, sized in C: only ints and types come back
+            picks, sizes = gcobjects.sizes_of(dict.fromkeys(variable, True))
         except Exception:  # a C __sizeof__ that raises: fixed sizes for every type
-            stypes, sizes = [], []
-        for t, size in zip(stypes, sizes):
+            picks, sizes = [], []
+        for t, size in zip(picks, sizes):
             acc = variable[id(t)]
             acc[0] += size
             acc[1] += 1
-        del stypes, sizes
+        del picks, sizes
+    elif variable:
+        # the sample: exact tuples/frozensets were sized inside the C call (never held); the rest
+        # is held safely and sized here
+        for t, size in zip(frag_types, frag_sizes):
+            acc = variable.get(id(t))
+            if acc is not None:
+                acc[0] += size
+                acc[1] += 1
+        getsizeof = sys.getsizeof
+        for o in picks:
+            acc = variable.get(id(type(o)))
+            if acc is not None:
+                try:
+                    acc[0] += getsizeof(o)
+                except Exception:  # a C __sizeof__ that raises: fixed size for this one
+                    acc[0] += _basic_size(type(o))
+                acc[1] += 1
+        del picks
     rows = []
     total_size = 0
     for t, n in pairs:
