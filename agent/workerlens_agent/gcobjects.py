@@ -21,7 +21,7 @@ import sys
 from collections import deque
 from functools import partial
 from itertools import chain, compress, filterfalse, islice, repeat
-from operator import itemgetter, methodcaller
+from operator import itemgetter, methodcaller, not_
 
 try:
     from collections import _count_elements  # the C loop behind Counter
@@ -149,10 +149,13 @@ def sizes_of(wanted, step=1):
 
 
 def tracked_sturdy(generation=None):
-    """Every gc-tracked object except exact tuples and frozensets (a list the caller may keep)."""
+    """Every gc-tracked object except exact tuples and frozensets (a list the caller may keep).
+    compress(L, not fragile(type(o)) for o in L) composed as maps over the box, so the list's own
+    iterators feed it (no view layer per object)."""
     holder = []
     lazy = objects(generation)
-    lazy.run(_listed(holder, _sturdy(lazy)))
+    sel = map(partial(map, not_), map(partial(map, _FRAGILE_IDS.get), map(partial(map, id), map(partial(map, type), lazy.box))))
+    lazy.run(partial(deque, map(holder.append, map(list, map(compress, lazy.box, sel))), 0))
     return holder.pop()
 
 
