@@ -17,7 +17,7 @@ except ImportError:  # pragma: no cover - every CPython 3.x has it
             mapping[e] = mapping.get(e, 0) + 1
 
 from . import gcobjects
-from .safe import basicsize_of, flags_of, hashes_by_identity, itemsize_of, module_of, mro_of, qualname, sizeof_is_c
+from .safe import fixed_size, hashes_by_identity, uses_object_sizeof, itemsize_of, module_of, mro_of, qualname, sizeof_is_c
 
 _VARIABLE = (dict, list, set, frozenset, bytearray)
 
@@ -54,8 +54,8 @@ def _is_variable(t):
     try:
         if not sizeof_is_c(t):
             return False
-        if itemsize_of(t):
-            return True
+        if itemsize_of(t) or not uses_object_sizeof(t):
+            return True  # its own C __sizeof__ (deque, BufferedReader...) may differ per instance
         mro = mro_of(t) or ()
         return any(b is m for b in _VARIABLE for m in mro)
     except Exception:
@@ -122,8 +122,9 @@ def object_counts(collect=False, limit=None, exact_sizes=False):
         if acc is not None and acc[1]:
             size = acc[0] * n // acc[1]
         else:
-            size = _basic_size(t) * n  # fixed-size type: exact (basicsize + GC header) x count
-        rows.append({"type": qualname(t), "module": module_of(t), "count": n, "size": int(size)})
+            size = _basic_size(t) * n  # fixed-size type: exact (sys.getsizeof of one) x count
+        rows.append({"type": qualname(t), "module": module_of(t), "count": n, "size": int(size),
+                     "sizeSampled": bool(acc is not None and not exact_sizes and n > acc[1])})
         total_size += size
     pause_ms = (time.perf_counter() - t0) * 1000.0
     rows.sort(key=lambda r: (-r["count"], r["type"]))
@@ -147,7 +148,7 @@ def recent_totals(max_age=3.0):
 
 def _basic_size(t):
     try:
-        return basicsize_of(t) + (16 if flags_of(t) & (1 << 14) else 0)
+        return fixed_size(t)
     except Exception:
         return 0
 

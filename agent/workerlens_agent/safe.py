@@ -83,6 +83,36 @@ def hashes_by_identity(meta):
     return True
 
 
+# Py_TPFLAGS_MANAGED_DICT (3.11+) and Py_TPFLAGS_MANAGED_WEAKREF (3.12+): such instances carry a
+# two-pointer pre-header before the GC header, which sys.getsizeof counts.
+if sys.version_info >= (3, 12):
+    _PREHEADER_FLAGS = (1 << 4) | (1 << 3)
+elif sys.version_info >= (3, 11):
+    _PREHEADER_FLAGS = 1 << 4
+else:
+    _PREHEADER_FLAGS = 0
+_PTR = 8 if sys.maxsize > 2 ** 32 else 4
+
+
+def fixed_size(t):
+    """What sys.getsizeof answers for an instance of a fixed-size type: tp_basicsize + GC header
+    (2 pointers) + the managed dict/weakref pre-header (2 pointers, 3.11+). The one definition of a
+    shallow size, shared by the live counts and snapshots: the object's own block, not its __dict__."""
+    f = flags_of(t)
+    return basicsize_of(t) + (2 * _PTR if f & (1 << 14) else 0) + (2 * _PTR if f & _PREHEADER_FLAGS else 0)
+
+
+def uses_object_sizeof(t):
+    """True when t's __sizeof__ is object's own (basicsize arithmetic, the same for every instance)."""
+    try:
+        return own_attr(t, "__sizeof__") is _object_sizeof
+    except Exception:
+        return False
+
+
+_object_sizeof = object.__dict__["__sizeof__"]
+
+
 class SizeOf(object):
     """Shallow sizes: sys.getsizeof when the type's __sizeof__ is C, else tp_basicsize arithmetic."""
 
@@ -97,7 +127,7 @@ class SizeOf(object):
             fn = _getsizeof
         else:
             try:
-                fixed = basicsize_of(t) + (16 if flags_of(t) & (1 << 14) else 0)  # + GC header
+                fixed = fixed_size(t)
             except Exception:
                 fixed = 16
 

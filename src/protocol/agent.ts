@@ -29,8 +29,11 @@ export interface ObjectCount {
   count: number;
   /** Shallow bytes, computed without user code: exact for fixed-size types (instances: count x size);
    *  for variable-size containers (dict, list, tuple, str...) count x the mean of a strided sample,
-   *  unless `exactSizes` was asked for. */
+   *  unless `exactSizes` was asked for. One instance's size is sys.getsizeof's (own block + GC header
+   *  + managed dict/weakref pre-header), the same bytes a snapshot gives it (self_size). */
   size: number;
+  /** True when `size` is count x a sampled mean (containers); absent/false: exact. */
+  sizeSampled?: boolean;
 }
 
 export interface GetObjectCountsParams {
