@@ -37,11 +37,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
     readDiscovery: () => listDiscoveryFiles(undefined, why => log.warn(why)), attachedPids: () => sessions.attachedPids(),
     readExitedReports: async () => (await reports.list(reportDirs(), { exitedOnly: true })).entries,
   }, log);
-  const heap = new HeapView(log, growthDetector);
+  const heap = new HeapView(context.extensionUri, log, growthDetector);
   const status = new WorkerStatusBar();
   const workersTree = vscode.window.createTreeView('workerLens.workers', { treeDataProvider: workers, showCollapseAll: true });
-  const heapTree = vscode.window.createTreeView('workerLens.heap', { treeDataProvider: heap });
-  heap.attachView(heapTree);
+  const heapTree = heap.register();
   const allocations = new AllocationsView(log);
   const allocationsTree = vscode.window.createTreeView('workerLens.allocations', { treeDataProvider: allocations });
   allocations.attachView(allocationsTree);
@@ -65,7 +64,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
     sessions.onDidDetach(({ session, reason }) => {
       allocations.forget(session.pid, session.label, reason ?? undefined);
       if (reason) heap.markGone(session.pid, `${session.label} is gone: ${reason}. The counts shown are its last ones.`);
-      else if (heap.current?.pid === session.pid) heap.setSource(sessions.all()[0]);
+      else { heap.forget(session.pid); if (heap.current?.pid === session.pid) heap.setSource(sessions.all()[0]); }
       void workers.refresh();
       updateStatus();
     }),

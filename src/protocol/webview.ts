@@ -10,7 +10,7 @@
 
 export const WEBVIEW_PROTOCOL_VERSION = 1;
 
-export type PanelKind = 'retainers' | 'timeline';
+export type PanelKind = 'retainers' | 'timeline' | 'heap';
 
 // ---------------------------------------------------------------------------------------------
 // Retainers panel data
@@ -174,12 +174,12 @@ export function isSourceLocation(x: unknown): x is SourceLocation {
 export function isWebviewToHostMessage(x: unknown): x is WebviewToHostMessage {
   if (!isObj(x) || !isStr(x.type)) return false;
   switch (x.type) {
-    case 'ready': return (x.panel === 'retainers' || x.panel === 'timeline') && isNum(x.protocolVersion);
+    case 'ready': return (x.panel === 'retainers' || x.panel === 'timeline' || x.panel === 'heap') && isNum(x.protocolVersion);
     case 'retainers/nodeSelected': return isStr(x.nodeId);
     case 'retainers/openSource': return isStr(x.nodeId) && isSourceLocation(x.location);
     case 'retainers/toggle': return isStr(x.id) && typeof x.expanded === 'boolean';
     case 'retainers/saveSnapshot': return true;
-    case 'error': return (x.panel === 'retainers' || x.panel === 'timeline') && isStr(x.message);
+    case 'error': return (x.panel === 'retainers' || x.panel === 'timeline' || x.panel === 'heap') && isStr(x.message);
     default: return false;
   }
 }

@@ -7,7 +7,8 @@ import type { HeapView } from './heapView';
 import type { SessionManager, Session } from './sessions';
 import { describeRow } from './sessions';
 import type { WorkerRow } from '../model/workerList';
-import type { HeapRow } from '../model/heapTable';
+import type { HeapRow, RetainedSizes } from '../model/heapTable';
+import { retainedSink } from './retainedSizes';
 import { pythonProcessRows } from '../model/workerList';
 import { scanProcesses } from '../cdp/procScan';
 import { openDocs } from './docs';
@@ -71,9 +72,10 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
   });
 
   reg('workerLens.takeSnapshot', async (row?: WorkerRow) => {
-    const s = row ? sessions.get(row.pid) : sessionOf(heap, sessions);
+    // from the Heap view's context menu `row` is a type's context, not a Workers row
+    const s = row && typeof row.pid === 'number' ? sessions.get(row.pid) : sessionOf(heap, sessions);
     if (!s) { void vscode.window.showWarningMessage('Attach to a worker first: snapshots are taken from an attached worker.'); return; }
-    await takeSnapshot(s, log);
+    await takeSnapshot(s, log, deps.heapWorkers, r => heap.setRetained(s.pid, r));
   });
 
   reg('workerLens.allocations.start', async () => {
@@ -92,15 +94,18 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
   reg('workerLens.heap.sortByDelta', () => heap.setSort('delta'));
   reg('workerLens.heap.sortByCount', () => heap.setSort('count'));
   reg('workerLens.heap.sortBySize', () => heap.setSort('size'));
+  reg('workerLens.heap.sortByRetained', () => heap.setSort('retained'));
   reg('workerLens.heap.clearFilter', () => heap.setFilter(''));
   reg('workerLens.heap.filter', async () => {
     const text = await vscode.window.showInputBox({ title: 'Filter heap types', prompt: 'Show types whose shown name contains this text; with a dot, the module too (builtins.dict, tasks.Pay). Empty: all', value: heap.filterText });
     if (text !== undefined) heap.setFilter(text);
   });
-  reg('workerLens.heap.showRetainers', async (row?: HeapRow) => {
+  // `row`: a HeapRow (Enter / double-click in the table), or the webview context menu's
+  // data-vscode-context of the row ({ type, key, … }).
+  reg('workerLens.heap.showRetainers', async (row?: Pick<HeapRow, 'type'>) => {
     const s = sessionOf(heap, sessions);
-    if (!s || !row) { void vscode.window.showWarningMessage('Attach to a worker and choose a type in the Heap view.'); return; }
-    await showRetainers(deps.extensionUri, deps.heapWorkers, s, row.type, log);
+    if (!s || !row || typeof row.type !== 'string') { void vscode.window.showWarningMessage('Attach to a worker and choose a type in the Heap view.'); return; }
+    await showRetainers(deps.extensionUri, deps.heapWorkers, s, row.type, log, r => heap.setRetained(s.pid, r));
   });
 }
 
@@ -167,7 +172,7 @@ async function pickWorker(rows: WorkerRow[], anyPython: boolean, procs?: Process
   return undefined;
 }
 
-async function takeSnapshot(s: Session, log: vscode.LogOutputChannel): Promise<void> {
+async function takeSnapshot(s: Session, log: vscode.LogOutputChannel, workers: HeapWorkers, onRetained: (r: RetainedSizes) => void): Promise<void> {
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd();
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const target = await vscode.window.showSaveDialog({
@@ -178,23 +183,28 @@ async function takeSnapshot(s: Session, log: vscode.LogOutputChannel): Promise<v
   if (!target) return;
   const tmp = `${target.fsPath}.part`;
   const out = fs.createWriteStream(tmp);
+  // the Heap view's Retained column comes from this snapshot too
+  const retained = retainedSink(workers, s.label, 'Take Heap Snapshot', log);
+  const at = Date.now();
   try {
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true, title: `Heap snapshot of ${s.label}` }, (progress, token) => {
       const ac = new AbortController();
       token.onCancellationRequested(() => ac.abort());
       let last = 0;
-      return s.streamSnapshot(ac.signal, chunk => { out.write(chunk); }, (done, total) => {
+      return s.streamSnapshot(ac.signal, chunk => { out.write(chunk); retained.write(chunk); }, (done, total) => {
         const pct = total > 0 ? Math.floor((done / total) * 100) : 0;
         if (pct > last) { progress.report({ increment: pct - last, message: `${pct}%` }); last = pct; }
       });
     });
     await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    retained.finish(at, onRetained);
     fs.renameSync(tmp, target.fsPath);
     const bytes = fs.statSync(target.fsPath).size;
     log.info(`snapshot of ${s.label}: ${bytes} bytes → ${target.fsPath}`);
     void vscode.window.showInformationMessage(`Saved a heap snapshot of ${s.label} (${formatBytes(bytes)}). Open it here to see its retainers; Chrome DevTools opens it too (Memory → Load).`);
   } catch (e) {
     out.destroy();
+    retained.abort();
     fs.rmSync(tmp, { force: true });
     if (/cancel/i.test((e as Error).message)) return;
     log.error(`snapshot of ${s.label} failed: ${(e as Error).message}`);

@@ -1,12 +1,19 @@
-// The Heap view: live object counts per type of the selected worker, Δ since baseline, growing
-// types flagged. Refreshes every workerLens.heap.refreshInterval seconds while visible; paused
-// when hidden or by the user. Data comes from a HeapSource (an attached worker session).
+// The Heap view (a webview view in the Worker Lens sidebar, src/webview/heapTableView.ts draws it):
+// live object counts per type of the selected worker, Δ since baseline, shallow and retained
+// sizes, growing types flagged, the memory header. Refreshes every workerLens.heap.refreshInterval
+// seconds while visible; paused when hidden or by the user. Each attached worker keeps its own
+// baseline, samples and retained sizes (model/heapSessions.ts): switching workers loses no Δ.
 import * as vscode from 'vscode';
 import type { GetObjectCountsResult, ObjectCount, TrimMemoryResult } from '../protocol/agent';
-import { heapTable, HeapRow, HeapSort, indexCounts } from '../model/heapTable';
-import { formatBytes, formatCount, formatDelta } from '../common/format';
+import { defaultDirection, heapTable, HeapRow, HeapSort, RetainedSizes, SortDirection } from '../model/heapTable';
+import { CountSample, HeapSessionState, HeapSessionStore, recordCounts, setBaseline } from '../model/heapSessions';
 import { refreshIntervalMs, refreshNote } from '../model/refreshBudget';
-import { MemoryHeader, MemoryNode, MemorySource } from './memoryHeader';
+import { MemoryHeader, MemorySource } from './memoryHeader';
+import { isWebviewToHostMessage } from '../protocol/webview';
+import { isHeapToHostMessage, type HeapViewState, type HostToHeapMessage } from '../protocol/heapView';
+import { makeNonce, panelHtml } from './panels/panelHtml';
+
+export type { CountSample } from '../model/heapSessions';
 
 export interface HeapSource extends MemorySource {
   /** Shown in the view's message, e.g. "ForkPoolWorker-1 (pid 4242)". */
@@ -17,35 +24,25 @@ export interface HeapSource extends MemorySource {
   getObjectCounts(signal: AbortSignal): Promise<GetObjectCountsResult>;
 }
 
-export interface CountSample { timestamp: number; counts: ReadonlyMap<string, ObjectCount> }
-
 /** Decides which type keys grow steadily over the recent samples (the model's growth ranking). */
 export type GrowthDetector = (samples: readonly CountSample[]) => ReadonlySet<string>;
 
-const MAX_SAMPLES = 120;
+export const HEAP_VIEW_ID = 'workerLens.heap';
 
-type HeapItem = HeapRow | MemoryNode;
-
-export class HeapView implements vscode.TreeDataProvider<HeapItem>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<HeapItem | undefined>();
-  readonly onDidChangeTreeData = this.changed.event;
+export class HeapView implements vscode.WebviewViewProvider, vscode.Disposable {
   private source: HeapSource | undefined;
-  private latest: ObjectCount[] = [];
-  private baseline: Map<string, ObjectCount> | null = null;
-  private baselineAt = 0;
-  private samples: CountSample[] = [];
-  private growing: ReadonlySet<string> = new Set();
+  /** The state shown: the source's, or the last one of a worker that went away. */
+  private shown: HeapSessionState<MemoryHeader> | undefined;
+  private readonly store: HeapSessionStore<MemoryHeader>;
   private sort: HeapSort = 'delta';
+  private direction: SortDirection = 'desc';
   private filter = '';
   private paused = false;
   private timer: NodeJS.Timeout | undefined;
-  /** The last count's pause of the worker (ms): stretches the interval (model/refreshBudget). */
-  private lastPauseMs: number | null = null;
   private inFlight: AbortController | undefined;
   private lastError: string | undefined;
-  private view: vscode.TreeView<HeapItem> | undefined;
-  /** The header row: where the RSS is, the verdict, Trim now (memoryHeader.ts). */
-  readonly memory: MemoryHeader;
+  private view: vscode.WebviewView | undefined;
+  private ready = false;
   private readonly subs: vscode.Disposable[] = [];
   private readonly sourceChanged = new vscode.EventEmitter<HeapSource | undefined>();
   /** The worker shown changed (attach, select, detach): the Tasks view and the timeline follow. */
@@ -53,29 +50,71 @@ export class HeapView implements vscode.TreeDataProvider<HeapItem>, vscode.Dispo
   private readonly baselineSet = new vscode.EventEmitter<number>();
   /** The user set a baseline (ms since epoch): the timeline marks it. */
   readonly onDidSetBaseline = this.baselineSet.event;
+  private readonly rendered = new vscode.EventEmitter<HeapViewState>();
+  /** A state was posted to the page (integration tests read what the user sees). */
+  readonly onDidRender = this.rendered.event;
 
-  constructor(private readonly log: vscode.LogOutputChannel, private readonly detectGrowth: GrowthDetector) {
-    this.memory = new MemoryHeader(log);
+  constructor(private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel, private readonly detectGrowth: GrowthDetector) {
+    this.store = new HeapSessionStore(() => new MemoryHeader(log));
     this.subs.push(vscode.workspace.onDidChangeConfiguration(e => { if (e.affectsConfiguration('workerLens.heap.refreshInterval')) this.reschedule(); }));
   }
 
-  attachView(view: vscode.TreeView<HeapItem>): void {
-    this.view = view;
-    this.subs.push(view.onDidChangeVisibility(() => this.reschedule()));
-    this.updateMessage();
+  /** Registers the view; its id and place in the sidebar are the tree's were. */
+  register(): vscode.Disposable {
+    return vscode.window.registerWebviewViewProvider(HEAP_VIEW_ID, this);
   }
 
-  /** Shows `source` (or nothing): resets baseline and history, since counts of another process do not compare. */
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    this.ready = false;
+    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
+    const scripts = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
+    view.webview.options = { enableScripts: true, localResourceRoots: [scripts, media] };
+    view.webview.html = panelHtml({
+      panel: 'heap', title: 'Heap', cspSource: view.webview.cspSource, nonce: makeNonce(),
+      scriptUri: view.webview.asWebviewUri(vscode.Uri.joinPath(scripts, 'heapMain.js')).toString(),
+      styleUri: view.webview.asWebviewUri(vscode.Uri.joinPath(media, 'heapView.css')).toString(),
+    });
+    this.subs.push(
+      view.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
+      view.onDidChangeVisibility(() => { if (!view.visible) this.ready = false; this.reschedule(); }),
+      view.onDidDispose(() => { if (this.view === view) { this.view = undefined; this.ready = false; this.reschedule(); } }),
+    );
+    this.reschedule();
+  }
+
+  private receive(m: unknown): void {
+    if (isWebviewToHostMessage(m)) {
+      if (m.type === 'ready') { this.ready = true; this.post(); }
+      else if (m.type === 'error') this.log.warn(`Heap view page: ${m.message}`);
+      return;
+    }
+    if (!isHeapToHostMessage(m)) return;
+    switch (m.type) {
+      case 'heap/sort': this.setSort(m.sort, m.direction); break;
+      case 'heap/filter': this.setFilter(m.text); break;
+      case 'heap/showRetainers': {
+        const row = this.rows().find(r => r.key === m.key);
+        if (row) void vscode.commands.executeCommand('workerLens.heap.showRetainers', row);
+        break;
+      }
+      case 'heap/command':
+        void vscode.commands.executeCommand(m.command === 'attach' ? 'workerLens.attach' : m.command === 'trim' ? 'workerLens.heap.trimMemory' : 'workerLens.takeSnapshot');
+        break;
+    }
+  }
+
+  /** Shows `source` (or nothing). Each worker keeps its own baseline and history across switches. */
   setSource(source: HeapSource | undefined): void {
-    if (this.source === source) return;
+    if (this.source === source && (!source || this.shown?.pid === source.pid)) return;
     this.inFlight?.abort();
+    this.inFlight = undefined;
     this.source = source;
-    this.latest = []; this.samples = []; this.baseline = null; this.growing = new Set(); this.lastError = undefined; this.lastPauseMs = null;
-    this.memory.reset();
+    this.shown = source ? this.store.of(source.pid) : undefined;
+    this.lastError = undefined;
     void vscode.commands.executeCommand('setContext', 'workerLens.heap.hasSource', !!source);
     this.sourceChanged.fire(source);
-    this.changed.fire(undefined);
-    this.updateMessage();
+    this.post();
     this.reschedule();
     if (source) void this.refresh();
   }
@@ -84,71 +123,88 @@ export class HeapView implements vscode.TreeDataProvider<HeapItem>, vscode.Dispo
 
   /** The worker went away: keep the last numbers on screen, say so, stop polling. */
   markGone(pid: number, why: string): void {
-    if (this.source?.pid !== pid) return;
+    if (this.source?.pid !== pid) { this.store.drop(pid); return; }
     this.lastError = why;
     this.source = undefined;
+    this.store.drop(pid); // its state stays on screen (this.shown) until another worker is shown
     this.sourceChanged.fire(undefined);
     this.reschedule();
-    this.updateMessage();
+    this.post();
+  }
+
+  /** A worker was detached: its baseline and history go with it. */
+  forget(pid: number): void {
+    this.store.drop(pid);
+  }
+
+  /** Retained sizes of `pid`'s last analysed snapshot (Show Retainers, Take Heap Snapshot). */
+  setRetained(pid: number, r: RetainedSizes): void {
+    if (!this.store.has(pid) && this.source?.pid !== pid) return;
+    this.store.of(pid).retained = r;
+    if (this.shown?.pid === pid) this.post();
   }
 
   setBaseline(): void {
-    this.baseline = indexCounts(this.latest);
-    this.baselineAt = Date.now();
-    this.baselineSet.fire(this.baselineAt);
-    this.changed.fire(undefined);
-    this.updateMessage();
+    const s = this.shown;
+    if (!s) return;
+    setBaseline(s);
+    this.baselineSet.fire(s.baselineAt);
+    this.post();
   }
 
-  setSort(sort: HeapSort): void { this.sort = sort; this.changed.fire(undefined); this.updateMessage(); }
-  setFilter(filter: string): void { this.filter = filter; this.changed.fire(undefined); this.updateMessage(); }
+  setSort(sort: HeapSort, direction: SortDirection = defaultDirection(sort)): void { this.sort = sort; this.direction = direction; this.post(); }
+  setFilter(filter: string): void { this.filter = filter; this.post(); }
   get filterText(): string { return this.filter; }
 
   setPaused(paused: boolean): void {
     this.paused = paused;
     void vscode.commands.executeCommand('setContext', 'workerLens.heap.paused', paused);
     this.reschedule();
-    this.updateMessage();
+    this.post();
   }
 
   rows(): HeapRow[] {
-    return heapTable(this.latest, this.baseline, { sort: this.sort, filter: this.filter, growing: this.growing });
+    const s = this.shown;
+    if (!s) return [];
+    return heapTable(s.latest, s.baseline, { sort: this.sort, direction: this.direction, filter: this.filter, growing: s.growing, retained: s.retained });
   }
+
+  /** Baseline time (ms) of the shown worker; 0 without one. */
+  get baselineAt(): number { return this.shown?.baseline ? this.shown.baselineAt : 0; }
 
   async refresh(): Promise<void> {
     const source = this.source;
-    if (!source || this.inFlight) return;
+    const state = this.shown;
+    if (!source || !state || this.inFlight) return;
     const ac = new AbortController();
     this.inFlight = ac;
     try {
       const r = await source.getObjectCounts(ac.signal);
       if (this.source !== source) return;
-      this.latest = r.counts;
-      const sample = { timestamp: r.timestamp, counts: indexCounts(r.counts) };
-      this.samples.push(sample);
-      if (this.samples.length > MAX_SAMPLES) this.samples.shift();
-      if (!this.baseline) { this.baseline = sample.counts as Map<string, ObjectCount>; this.baselineAt = Date.now(); }
-      this.growing = this.detectGrowth(this.samples);
+      recordCounts(state, r.counts, r.timestamp);
+      state.growing = this.detectGrowth(state.samples);
       this.lastError = undefined;
       const interval = this.intervalMs();
-      this.lastPauseMs = r.pauseMs;
+      state.lastPauseMs = r.pauseMs;
       if (this.intervalMs() !== interval) this.reschedule();
-      this.changed.fire(undefined);
-      await this.memory.refresh(source, ac.signal, this.samples);
-      if (this.source === source) this.changed.fire(undefined);
+      this.sizesHow = r.counts.some(c => c.sizeSampled) ? 'Containers (≈) are sampled: count × the mean size of an evenly strided sample; fixed-size types are exact.' : 'Exact for every type shown.';
+      this.post();
+      await state.memory.refresh(source, ac.signal, state.samples);
     } catch (e) {
       if (ac.signal.aborted) return;
       this.lastError = (e as Error).message;
       this.log.warn(`Heap: refresh of ${source.label} failed: ${this.lastError}`);
     } finally {
       if (this.inFlight === ac) this.inFlight = undefined;
-      this.updateMessage();
+      if (this.source === source) this.post();
     }
   }
 
+  private sizesHow = '';
+
   private reschedule(): void {
     if (this.timer) { clearInterval(this.timer); this.timer = undefined; }
-    if (!this.source || this.paused || (this.view && !this.view.visible)) return;
+    if (!this.source || this.paused || !this.view?.visible) return;
     this.timer = setInterval(() => void this.refresh(), this.intervalMs());
   }
 
@@ -157,63 +213,63 @@ export class HeapView implements vscode.TreeDataProvider<HeapItem>, vscode.Dispo
   }
 
   private intervalMs(): number {
-    return refreshIntervalMs(this.configuredMs(), this.lastPauseMs);
+    return refreshIntervalMs(this.configuredMs(), this.shown?.lastPauseMs ?? null);
   }
 
-  private updateMessage(): void {
-    if (!this.view) return;
-    if (!this.source) { this.view.message = this.lastError ? `${this.lastError}` : undefined; return; }
+  /** The status line above the table. */
+  message(rows: HeapRow[]): string {
+    const s = this.shown;
+    if (!this.source) return this.lastError ?? '';
     const parts = [`${this.source.label}`];
-    if (this.baseline) parts.push(`Δ since ${new Date(this.baselineAt).toLocaleTimeString()}`);
-    parts.push(`sorted by ${this.sort === 'delta' ? 'Δ' : this.sort}`);
-    if (this.filter) parts.push(this.latest.length && !this.rows().length ? `no type matches “${this.filter}”` : `filter “${this.filter}”`);
-    else parts.push('columns: count · Δ · size');
+    if (s?.baseline) parts.push(`Δ since ${new Date(s.baselineAt).toLocaleTimeString()}`);
+    if (this.filter) parts.push(s?.latest.length && !rows.length ? `no type matches “${this.filter}”` : `filter “${this.filter}”`);
     if (this.paused) parts.push('paused');
-    const cost = refreshNote(this.configuredMs(), this.lastPauseMs, this.source.countMethod ?? 'a count of every object');
+    const cost = refreshNote(this.configuredMs(), s?.lastPauseMs ?? null, this.source.countMethod ?? 'a count of every object');
     if (cost && !this.paused) parts.push(cost);
     if (this.lastError) parts.push(`last refresh failed: ${this.lastError}`);
-    this.view.message = parts.join(' · ');
+    return parts.join(' · ');
+  }
+
+  /** What the page shows now. */
+  viewState(): HeapViewState {
+    const s = this.shown;
+    const rows = this.rows();
+    const kind = this.source?.kind ?? null;
+    return {
+      hasSource: !!s, status: this.message(rows), sort: this.sort, direction: this.direction, filter: this.filter, paused: this.paused,
+      rows, total: s?.latest.length ?? 0, memory: this.source && s ? s.memory.root() : null,
+      shallowHow: kind === 'node' ? 'From a V8 heap snapshot (self sizes): exact.' : this.sizesHow, runtime: kind,
+    };
+  }
+
+  private post(): void {
+    if (!this.view || !this.ready) return;
+    const state = this.viewState();
+    const m: HostToHeapMessage = { type: 'heap/state', state };
+    void this.view.webview.postMessage(m);
+    this.rendered.fire(state);
   }
 
   /** Trim now: malloc_trim(0) in the shown worker; the header then shows what came back. */
   async trimNow(): Promise<TrimMemoryResult> {
     const source = this.source;
-    if (!source) throw new Error('no worker is shown in the Heap view');
-    const r = await this.memory.trim(source);
-    this.changed.fire(undefined);
+    const s = this.shown;
+    if (!source || !s) throw new Error('no worker is shown in the Heap view');
+    const r = await s.memory.trim(source);
+    this.post();
     void this.refresh();
     return r;
   }
 
-  getTreeItem(r: HeapItem): vscode.TreeItem {
-    if ('kind' in r && r.kind === 'memory') return this.memory.treeItem(r);
-    return this.rowItem(r as HeapRow);
-  }
-
-  private rowItem(r: HeapRow): vscode.TreeItem {
-    const item = new vscode.TreeItem(r.label, vscode.TreeItemCollapsibleState.None);
-    item.id = `heap-${r.key}`;
-    item.description = `${formatCount(r.count)}  ${formatDelta(r.delta)}  ${formatBytes(r.size)}`;
-    item.iconPath = r.growing ? new vscode.ThemeIcon('arrow-up', new vscode.ThemeColor('charts.red')) : new vscode.ThemeIcon('symbol-class');
-    item.contextValue = r.growing ? 'heapType.growing' : 'heapType';
-    item.tooltip = new vscode.MarkdownString(
-      `**${r.module}.${r.type}**${r.growing ? ' — growing' : ''}\n\n| | |\n|---|---|\n| instances | ${formatCount(r.count)} |\n| Δ since baseline | ${formatDelta(r.delta)} |\n| size | ${formatBytes(r.size)} (${r.sizeDelta >= 0 ? '+' : ''}${formatBytes(r.sizeDelta)}) |`);
-    item.accessibilityInformation = { label: `${r.label}: ${formatCount(r.count)} instances, change ${formatDelta(r.delta)}, ${formatBytes(r.size)}${r.growing ? ', growing' : ''}` };
-    return item;
-  }
-
-  getChildren(r?: HeapItem): HeapItem[] {
-    if (r) return 'kind' in r && r.kind === 'memory' ? r.children ?? [] : [];
-    const head = this.source ? this.memory.root() : null;
-    return head ? [head, ...this.rows()] : this.rows();
-  }
+  /** Counts of the shown worker by type key (tests). */
+  latestCounts(): readonly ObjectCount[] { return this.shown?.latest ?? []; }
 
   dispose(): void {
     if (this.timer) clearInterval(this.timer);
     this.inFlight?.abort();
-    this.changed.dispose();
     this.sourceChanged.dispose();
     this.baselineSet.dispose();
+    this.rendered.dispose();
     for (const s of this.subs) s.dispose();
   }
 }

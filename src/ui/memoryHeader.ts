@@ -19,7 +19,8 @@ export interface MemorySource {
   trimMemory?(): Promise<TrimMemoryResult>;
 }
 
-export interface MemoryNode { kind: 'memory'; id: string; label: string; description?: string; tooltip?: string; icon?: string; color?: string; children?: MemoryNode[]; contextValue?: string }
+import type { MemoryNode } from '../protocol/heapView';
+export type { MemoryNode } from '../protocol/heapView';
 
 const WINDOW = 15;
 const MIN_UNTRACKED_EVERY = 5;
@@ -141,16 +142,6 @@ export class MemoryHeader {
 
   private get canTrim(): boolean { return this.last?.malloc?.how === 'exact' || this.last?.malloc?.how === 'estimated'; }
 
-  treeItem(n: MemoryNode): vscode.TreeItem {
-    const item = new vscode.TreeItem(n.label, n.children?.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
-    item.id = n.id;
-    item.description = n.description;
-    if (n.tooltip) item.tooltip = n.tooltip;
-    if (n.icon) item.iconPath = new vscode.ThemeIcon(n.icon, n.color ? new vscode.ThemeColor(n.color) : undefined);
-    item.contextValue = n.contextValue ?? 'heapMemoryLine';
-    item.accessibilityInformation = { label: `${n.label}${n.description ? `: ${n.description}` : ''}` };
-    return item;
-  }
 }
 
 function verdictIcon(kind: Verdict['kind']): string {

@@ -14,6 +14,7 @@ import type { RootDefinitionInfo, HeapWorkerPhase } from '../protocol/heapWorker
 import type { RetainerGraph, SourceLocation } from '../protocol/webview';
 import { RetainersPanel } from './panels/retainersPanel';
 import { formatCount } from '../common/format';
+import { RetainedSizes, retainedSizesOf } from '../model/heapTable';
 
 /** Temp folder of the snapshot the Retainers panel shows now (one at a time). */
 let heldSnapshotDir: string | null = null;
@@ -34,13 +35,14 @@ export function releaseRetainerSnapshots(): void {
   heldSnapshotDir = null;
 }
 
-export async function showRetainers(extensionUri: vscode.Uri, workers: HeapWorkers, s: Session, type: string, log: vscode.LogOutputChannel): Promise<RetainerGraph | undefined> {
+export async function showRetainers(extensionUri: vscode.Uri, workers: HeapWorkers, s: Session, type: string, log: vscode.LogOutputChannel, onRetained?: (r: RetainedSizes) => void): Promise<RetainerGraph | undefined> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'workerlens-'));
   const tmp = path.join(dir, `worker-${s.pid}.heapsnapshot`);
   const panel = RetainersPanel.show(extensionUri, undefined, callbacks(log, () => tmp));
   holdSnapshot(panel, dir);
   panel.setStatus(`Taking a heap snapshot of ${s.label}…`, { busy: true });
   const worker = workers.start(`retainers of ${type} in ${s.label}`);
+  const at = Date.now();
   try {
     const { graph, definitions, nodeCount } = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, cancellable: true, title: `Retainers of ${type} in ${s.label}` }, async (progress, token) => {
       const ac = new AbortController();
@@ -58,6 +60,8 @@ export async function showRetainers(extensionUri: vscode.Uri, workers: HeapWorke
       progress.report({ message: `analysing ${formatCount(parsed.nodeCount)} objects…` });
       const r = await worker.request('graph', { type, source: `${s.label} · ${new Date().toLocaleTimeString()}` },
         { signal: ac.signal, onProgress: phase => progress.report({ message: phaseText(phase, parsed.nodeCount) }) });
+      // the Heap view's Retained column: the same dominator tree, already built for the graph
+      if (onRetained) onRetained(retainedSizesOf((await worker.request('summary', { retained: true }, { signal: ac.signal })).rows, at, `Show Retainers of ${type}`));
       return { ...r, nodeCount: parsed.nodeCount };
     });
     attachSources(graph, definitions);

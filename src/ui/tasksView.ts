@@ -27,6 +27,8 @@ export class TasksView implements vscode.TreeDataProvider<TaskStat>, vscode.Disp
   setSource(session: Session | undefined): void {
     this.session = session?.kind === 'python' ? session : undefined;
     this.stats = null;
+    // no header left from the previous worker: with nothing attached the welcome says so
+    if (this.view) this.view.message = session && !this.session ? `${session.label}: a Node process has no Celery tasks` : this.session ? `${this.session.label}: reading task stats…` : undefined;
     this.changed.fire(undefined);
     this.reschedule();
     void this.refresh();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { heapTable, indexCounts, typeKey } from '../../../src/model/heapTable';
+import { heapTable, indexCounts, retainedSizesOf, typeKey } from '../../../src/model/heapTable';
 
 const c = (module: string, type: string, count: number, size = count * 10) => ({ module, type, count, size });
 
@@ -34,4 +34,25 @@ test('labels: qualified only where a qualname repeats; the filter matches what i
   assert.deepEqual(heapTable(cur, null, opt('tasks.pay')).map(r => r.label), ['Payload']);
   assert.deepEqual(heapTable(cur, null, opt('property')).map(r => r.label), ['builtins.property', 'functools.property']);
   assert.deepEqual(heapTable(cur, null, opt('nothing')), []);
+});
+
+test('retained sizes join by qualname; unknown, absent and ambiguous say why; sort by retained and by type both ways', () => {
+  const cur = [{ ...c('tasks', 'Payload', 10, 560), sizeSampled: false }, { ...c('builtins', 'dict', 50, 9000), sizeSampled: true }, c('a', 'X', 1), c('b', 'X', 1), c('app', 'Fresh', 2)];
+  const none = heapTable(cur, null, { sort: 'count', filter: '', growing: new Set() });
+  assert.ok(none.every(r => !r.retained.known && r.retained.why === 'no-snapshot'));
+  assert.equal(none.find(r => r.type === 'dict')?.sizeSampled, true);
+  const retained = retainedSizesOf([
+    { className: 'Payload', count: 10, selfSize: 560, retainedSize: 2_200_000 },
+    { className: 'dict', count: 60, selfSize: 9600, retainedSize: 40_000 },
+    { className: 'X', count: 2, selfSize: 80, retainedSize: 80 },
+  ], 1000, 'Show Retainers of Payload');
+  const rows = heapTable(cur, null, { sort: 'retained', filter: '', growing: new Set(), retained });
+  assert.deepEqual(rows.slice(0, 2).map(r => r.type), ['Payload', 'dict']);
+  assert.deepEqual(rows[0].retained, { known: true, bytes: 2_200_000, count: 10, at: 1000, origin: 'Show Retainers of Payload' });
+  assert.deepEqual(rows.find(r => r.key === 'a.X')?.retained, { known: false, why: 'ambiguous', at: 1000 });
+  assert.deepEqual(rows.find(r => r.type === 'Fresh')?.retained, { known: false, why: 'not-in-snapshot', at: 1000 });
+  const asc = heapTable(cur, null, { sort: 'retained', direction: 'asc', filter: '', growing: new Set(), retained });
+  assert.equal(asc[asc.length - 1].type, 'Payload');
+  assert.deepEqual(heapTable(cur, null, { sort: 'type', filter: '', growing: new Set() }).map(r => r.label), ['a.X', 'b.X', 'dict', 'Fresh', 'Payload']);
+  assert.equal(heapTable(cur, null, { sort: 'type', direction: 'desc', filter: '', growing: new Set() })[0].label, 'Payload');
 });
