@@ -105,7 +105,7 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
   reg('workerLens.heap.showRetainers', async (row?: Pick<HeapRow, 'type'>) => {
     const s = sessionOf(heap, sessions);
     if (!s || !row || typeof row.type !== 'string') { void vscode.window.showWarningMessage('Attach to a worker and choose a type in the Heap view.'); return; }
-    await showRetainers(deps.extensionUri, deps.heapWorkers, s, row.type, log, r => heap.setRetained(s.pid, r));
+    return showRetainers(deps.extensionUri, deps.heapWorkers, s, row.type, log, r => heap.setRetained(s.pid, r));
   });
 }
 

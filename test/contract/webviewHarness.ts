@@ -22,7 +22,7 @@ const entry = (panel: PanelKind) => `${panel}Main`;
 export async function ensureBundles(): Promise<void> {
   const srcDirs = [path.join(root, 'src', 'webview'), path.join(root, 'src', 'protocol')];
   const newest = Math.max(...srcDirs.flatMap(d => fs.readdirSync(d).filter(f => f.endsWith('.ts')).map(f => fs.statSync(path.join(d, f)).mtimeMs)));
-  const outs = (['retainers', 'timeline'] as PanelKind[]).map(p => path.join(root, 'dist', 'webview', `${entry(p)}.js`));
+  const outs = (['retainers', 'timeline', 'heap'] as PanelKind[]).map(p => path.join(root, 'dist', 'webview', `${entry(p)}.js`));
   if (outs.every(o => fs.existsSync(o) && fs.statSync(o).mtimeMs >= newest)) return;
   // Same options as esbuild.mjs's webview build.
   const entryPoints = fs.readdirSync(path.join(root, 'src', 'webview')).filter(f => f.endsWith('Main.ts')).map(f => path.join(root, 'src', 'webview', f));
@@ -64,12 +64,12 @@ export interface PanelPageHandle {
 }
 
 /** Writes the page into a temp dir (file:// origin, CSP `file:` for styles) and opens it. */
-export async function openPanel(browser: Browser, panel: PanelKind, viewport = { width: 1200, height: 800 }): Promise<PanelPageHandle> {
+export async function openPanel(browser: Browser, panel: PanelKind, viewport = { width: 1200, height: 800 }, stylesheet = 'panels.css'): Promise<PanelPageHandle> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `wl-webview-${panel}-`));
   const html = panelHtml({
     panel, title: panel, cspSource: 'file:', nonce: 'bm9uY2UtZm9yLXRlc3Rz',
     scriptUri: pathToFileURL(path.join(root, 'dist', 'webview', `${entry(panel)}.js`)).href,
-    styleUri: pathToFileURL(path.join(root, 'media', 'panels.css')).href,
+    styleUri: pathToFileURL(path.join(root, 'media', stylesheet)).href,
   });
   const file = path.join(dir, 'index.html');
   fs.writeFileSync(file, html);

@@ -1,7 +1,7 @@
 // Issue 2: the extension is active in real VS Code, its container is in the activity bar, the
 // Workers view shows (welcome text or workers), and a palette command runs.
 'use strict';
-const { runCommand } = require('./lib');
+const { runCommand, heapFrame } = require('./lib');
 
 module.exports = {
   name: 'scaffold',
@@ -14,10 +14,10 @@ module.exports = {
     await icon.click();
     // No worker runs yet: the Workers view shows its welcome text and the Attach button.
     await page.locator('.welcome-view-content', { hasText: 'Worker Lens attaches to a running worker' }).waitFor({ timeout: 30000 });
-    // The Heap view has no data until a worker is attached: its welcome text and button show.
-    const heapWelcome = page.locator('.welcome-view-content', { hasText: 'Attach to a worker to see its live heap' });
+    // The Heap view (a webview) has no data until a worker is attached: its welcome text and button show.
+    const heapWelcome = heapFrame(page).locator('.welcome', { hasText: 'Attach to a worker to see its live heap' });
     await heapWelcome.waitFor({ timeout: 30000 });
-    await page.locator('.welcome-view-content').getByRole('button', { name: 'Attach to worker' }).first().waitFor();
+    await heapWelcome.getByRole('button', { name: 'Attach to worker' }).waitFor();
     await ctx.shot('workers-view');
     // A palette command runs: "Show Log" opens the Worker Lens log with the activation line.
     await runCommand(page, 'Worker Lens: Show Log');

@@ -1,9 +1,9 @@
 // Issue 12: the Heap view's header row says where the attached child's RSS is and gives the
 // verdict in words (the example worker leaks Payload objects into tasks.leaky_storage); expanded,
 // it lists each part with how it was obtained; "Trim Memory Now" runs malloc_trim in the worker and
-// a notification says how much came back.
+// a notification says how much came back. (Issue 13: the header is the first row of the webview.)
 'use strict';
-const { until, openWorkerLens, clickInline, notification } = require('./lib');
+const { until, openWorkerLens, notification, heapFrame } = require('./lib');
 
 module.exports = {
   name: 'memory-header',
@@ -11,7 +11,8 @@ module.exports = {
   async run(page, ctx) {
     if (!ctx.agentWorker) throw new Error('needs the attach-agent check first');
     await openWorkerLens(page);
-    const header = page.getByRole('treeitem', { name: /^Memory: RSS [\d.]+ (KB|MB|GB)/ }).first();
+    const frame = heapFrame(page);
+    const header = frame.getByRole('treeitem', { name: /^Memory: RSS [\d.]+ (KB|MB|GB)/ }).first();
     await header.waitFor({ timeout: 60000 });
     // the verdict needs a few refreshes (growth is judged over samples)
     const label = await until('a verdict naming the leak in the Memory header', async () => {
@@ -27,26 +28,25 @@ module.exports = {
     const workersOpen = (await workersHeader.getAttribute('aria-expanded')) === 'true';
     if (workersOpen) await workersHeader.click();
     try {
-      // the twistie only (a row click toggles too, and a second toggle would fold it again)
       await until('the Memory row expanded', async () => {
         if ((await header.getAttribute('aria-expanded')) === 'true') return true;
-        await header.locator('.monaco-tl-twistie').click();
+        await header.locator('.mem-label').click();
         await new Promise(r => setTimeout(r, 500));
         return (await header.getAttribute('aria-expanded')) === 'true';
       }, 15000, 200);
       for (const part of [/^Next: /, /^[\d.]+ (KB|MB)\s+Python objects the gc tracks: estimated · \d+ %/, /^[\d.]+ (B|KB|MB)\s+free memory malloc holds and has not returned: exact · \d+ %/,
         /^[\d.]+ (KB|MB)\s+interpreter\/allocator overhead .*: exact/, /^[\d.]+ (B|KB|MB)\s+native allocations no Python object explains .*: estimated/]) {
-        await page.getByRole('treeitem', { name: part }).first().waitFor({ timeout: 15000 });
+        await frame.getByRole('treeitem', { name: part }).first().waitFor({ timeout: 15000 });
       }
       await ctx.shot('heap-memory-header');
-      await clickInline(page, header, 'Trim Memory Now (malloc_trim)');
+      await header.getByRole('button', { name: 'Trim Memory Now (malloc_trim)' }).click();
       const n = await notification(page, 'Trim returned', 30000);
       ctx.log(`    ${(await n.innerText()).split('\n')[0]}`);
       await ctx.shot('heap-memory-trim');
     } finally {
       await heapHeader.hover().catch(() => { });
       await heapHeader.locator('.action-label[aria-label="Resume Heap Refresh"]').click().catch(() => { });
-      if ((await header.getAttribute('aria-expanded').catch(() => null)) === 'true') await header.locator('.monaco-tl-twistie').click().catch(() => { });
+      if ((await header.getAttribute('aria-expanded').catch(() => null)) === 'true') await header.locator('.mem-label').click().catch(() => { });
       if (workersOpen) await workersHeader.click().catch(() => { });
     }
   },

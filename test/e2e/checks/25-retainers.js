@@ -4,7 +4,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { until, openWorkerLens } = require('./lib');
+const { until, openWorkerLens, panelFrame, heapRowLocator } = require('./lib');
 
 module.exports = {
   name: 'retainers',
@@ -12,24 +12,23 @@ module.exports = {
   async run(page, ctx) {
     if (!ctx.agentWorker) throw new Error('needs the attach-agent check first');
     await openWorkerLens(page);
-    // Pause the Heap view first (as a user would to click a row that refreshes every 2 s): a tree
-    // refresh under an open context menu can swallow the click.
+    // Pause the Heap view first (as a user would to click a row that refreshes every 2 s).
     const heapHeader = page.locator('.pane-header', { hasText: 'Heap' }).first();
     await heapHeader.hover();
     await heapHeader.locator('.action-label[aria-label="Pause Heap Refresh"]').click();
     try {
-      const frame = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+      const frame = panelFrame(page);
       const root = frame.locator('svg g.node.root[data-label="leaky_storage"]').first();
       await until('the Retainers panel to open from the context menu', async () => {
-        if (await page.locator('.webview.ready').count()) return true;
+        if (await page.locator('iframe.webview.ready:not([src*="purpose=webviewView"])').count()) return true;
         await page.keyboard.press('Escape');
-        await page.getByRole('treeitem', { name: /^Payload: / }).first().click({ button: 'right' });
+        await heapRowLocator(page, 'Payload').click({ button: 'right' });
         const item = page.locator('.context-view .monaco-menu').getByRole('menuitem', { name: 'Show Retainers' });
         await item.waitFor({ timeout: 5000 });
         // The keyboard, as a user can: a pointer click on VS Code web's menu item is sometimes lost.
         await page.keyboard.press('ArrowDown');
         await page.keyboard.press('Enter');
-        await page.locator('.webview.ready').first().waitFor({ timeout: 5000 });
+        await page.locator('iframe.webview.ready:not([src*="purpose=webviewView"])').first().waitFor({ timeout: 5000 });
         return true;
       }, 45000, 500);
       await root.waitFor({ timeout: 90000 });

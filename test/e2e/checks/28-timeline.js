@@ -1,6 +1,6 @@
 // Issue 7: the Memory timeline shows a rising line for the leaking child and task markers.
 'use strict';
-const { until, runCommand } = require('./lib');
+const { until, runCommand, panelFrame } = require('./lib');
 
 module.exports = {
   name: 'timeline',
@@ -8,7 +8,7 @@ module.exports = {
   async run(page, ctx) {
     if (!ctx.agentWorker) throw new Error('needs the attach-agent check first');
     await runCommand(page, 'Worker Lens: Show Memory Timeline');
-    const frame = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    const frame = panelFrame(page);
     const series = frame.locator('svg path.series.metric-heapUsed').first();
     await series.waitFor({ timeout: 60000 });
     const read = async () => ({ n: +(await series.getAttribute('data-count')), last: +(await series.getAttribute('data-last')) });

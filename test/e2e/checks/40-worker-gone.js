@@ -1,7 +1,7 @@
 // Issue 6: killing the attached child: the view says the worker is gone, offers the replacement
 // child, and the extension keeps working (attaching to the replacement shows its heap).
 'use strict';
-const { heapShows, childrenOf, until, openWorkerLens, heapRow, notification } = require('./lib');
+const { heapFrame, heapShows, childrenOf, until, openWorkerLens, heapRow, notification } = require('./lib');
 
 module.exports = {
   name: 'worker-gone',
@@ -12,7 +12,7 @@ module.exports = {
     await openWorkerLens(page);
     process.kill(w.child, 'SIGKILL');
     // The Heap view's message says so and keeps the last counts.
-    await page.locator('.pane', { hasText: 'Heap' }).getByText(new RegExp(`pid ${w.child}\\) is gone`)).first().waitFor({ timeout: 30000 });
+    await heapFrame(page).locator('.status-line').getByText(new RegExp(`pid ${w.child}\\) is gone`)).first().waitFor({ timeout: 30000 });
     const replacement = await until('the pool to start a replacement child', () => childrenOf(w.main).find(p => !w.kids.includes(p)), 30000);
     const offer = await notification(page, `in its place`, 45000);
     const text = await offer.textContent();

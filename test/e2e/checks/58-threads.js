@@ -5,7 +5,7 @@
 const cp = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { until, openWorkerLens, runCommand } = require('./lib');
+const { until, openWorkerLens, runCommand, heapFrame } = require('./lib');
 
 module.exports = {
   name: 'threads',
@@ -31,7 +31,7 @@ module.exports = {
       await qi.locator('input').fill(`pid ${worker.child.pid}`);  // other workers on the machine crowd the list
       await qi.locator('.monaco-list-row', { hasText: `(pid ${worker.child.pid})` }).first().click({ timeout: 30000 });
       // Attached: the Heap view names the pid (the Threads view follows the Heap view's worker).
-      await page.locator('.pane', { hasText: 'Heap' }).getByText(new RegExp(`main \\(pid ${worker.child.pid}\\)`)).first().waitFor({ timeout: 60000 });
+      await heapFrame(page).locator('.status-line').getByText(new RegExp(`main \\(pid ${worker.child.pid}\\)`)).first().waitFor({ timeout: 60000 });
       // Make room: a wider sidebar, Workers and Heap collapsed, Threads open.
       const sash = page.locator('.monaco-sash.vertical').first();
       const box = await sash.boundingBox();

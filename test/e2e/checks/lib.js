@@ -49,14 +49,29 @@ async function clickInline(page, row, actionLabel) {
   await row.locator(`.action-label[aria-label="${actionLabel}"]`).click();
 }
 
-/** Waits until the Heap view shows `pid`'s counts (its message names the pid and the baseline). */
+/** The Heap view's page (a webview view: its outer iframe says purpose=webviewView). */
+function heapFrame(page) {
+  return page.frameLocator('iframe.webview.ready[src*="purpose=webviewView"]').frameLocator('#active-frame');
+}
+
+/** The page of a webview panel (Retainers, Timeline) with `selector` in it, not the Heap view's. */
+function panelFrame(page) {
+  return page.frameLocator('iframe.webview.ready:not([src*="purpose=webviewView"])').frameLocator('#active-frame');
+}
+
+/** Waits until the Heap view shows `pid`'s counts (its status line names the pid and the baseline). */
 async function heapShows(page, pid) {
-  await page.locator('.pane', { hasText: 'Heap' }).getByText(new RegExp(`\\(pid ${pid}\\) · Δ since`)).first().waitFor({ timeout: 60000 });
+  await heapFrame(page).locator('.status-line').getByText(new RegExp(`\\(pid ${pid}\\) · Δ since`)).first().waitFor({ timeout: 60000 });
+}
+
+/** The Heap table's row of `type` (its accessible name starts with the shown type name). */
+function heapRowLocator(page, type) {
+  return heapFrame(page).getByRole('row', { name: new RegExp(`^${type}: `) }).first();
 }
 
 /** Reads "Payload: 1,234 instances, change +56, …" from the Heap view. */
 async function heapRow(page, type) {
-  const item = page.getByRole('treeitem', { name: new RegExp(`^${type}: `) }).first();
+  const item = heapRowLocator(page, type);
   const name = await item.getAttribute('aria-label', { timeout: 2000 });
   const m = /: ([\d,]+) instances, change ([+−±][\d,]*)/.exec(name || '');
   if (!m) return null;
@@ -92,4 +107,4 @@ async function busiestChild(logFile, kids) {
   return kids[index - 1];
 }
 
-module.exports = { heapShows, busiestChild, childrenOf, until, openWorkerLens, runCommand, clickInline, heapRow, notification };
+module.exports = { heapFrame, panelFrame, heapRowLocator, heapShows, busiestChild, childrenOf, until, openWorkerLens, runCommand, clickInline, heapRow, notification };
