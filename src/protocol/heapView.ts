@@ -20,6 +20,8 @@ export interface HeapViewState {
   hasSource: boolean;
   /** Status line: "ForkPoolWorker-1 (pid 4242) · Δ since 21:40:12 · sorted by Δ · …". */
   status: string;
+  /** What counting costs the worker, when it matters (one line; full text in its tooltip). */
+  costNote: string;
   sort: HeapSort;
   direction: SortDirection;
   filter: string;

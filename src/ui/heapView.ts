@@ -75,10 +75,15 @@ export class HeapView implements vscode.WebviewViewProvider, vscode.Disposable {
       scriptUri: view.webview.asWebviewUri(vscode.Uri.joinPath(scripts, 'heapMain.js')).toString(),
       styleUri: view.webview.asWebviewUri(vscode.Uri.joinPath(media, 'heapView.css')).toString(),
     });
-    this.subs.push(
+    // a collapsed view's page is disposed and resolved anew when expanded: its listeners go with it
+    const viewSubs: vscode.Disposable[] = [];
+    viewSubs.push(
       view.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
       view.onDidChangeVisibility(() => { if (!view.visible) this.ready = false; this.reschedule(); }),
-      view.onDidDispose(() => { if (this.view === view) { this.view = undefined; this.ready = false; this.reschedule(); } }),
+      view.onDidDispose(() => {
+        for (const d of viewSubs) d.dispose();
+        if (this.view === view) { this.view = undefined; this.ready = false; this.reschedule(); }
+      }),
     );
     this.reschedule();
   }
@@ -224,10 +229,14 @@ export class HeapView implements vscode.WebviewViewProvider, vscode.Disposable {
     if (s?.baseline) parts.push(`Δ since ${new Date(s.baselineAt).toLocaleTimeString()}`);
     if (this.filter) parts.push(s?.latest.length && !rows.length ? `no type matches “${this.filter}”` : `filter “${this.filter}”`);
     if (this.paused) parts.push('paused');
-    const cost = refreshNote(this.configuredMs(), s?.lastPauseMs ?? null, this.source.countMethod ?? 'a count of every object');
-    if (cost && !this.paused) parts.push(cost);
     if (this.lastError) parts.push(`last refresh failed: ${this.lastError}`);
     return parts.join(' · ');
+  }
+
+  /** What counting costs the worker (refreshNote), when it matters. */
+  costNote(): string {
+    if (!this.source || this.paused) return '';
+    return refreshNote(this.configuredMs(), this.shown?.lastPauseMs ?? null, this.source.countMethod ?? 'a count of every object') ?? '';
   }
 
   /** What the page shows now. */
@@ -236,7 +245,7 @@ export class HeapView implements vscode.WebviewViewProvider, vscode.Disposable {
     const rows = this.rows();
     const kind = this.source?.kind ?? null;
     return {
-      hasSource: !!s, status: this.message(rows), sort: this.sort, direction: this.direction, filter: this.filter, paused: this.paused,
+      hasSource: !!s, status: this.message(rows), costNote: this.costNote(), sort: this.sort, direction: this.direction, filter: this.filter, paused: this.paused,
       rows, total: s?.latest.length ?? 0, memory: this.source && s ? s.memory.root() : null,
       shallowHow: kind === 'node' ? 'From a V8 heap snapshot (self sizes): exact.' : this.sizesHow, runtime: kind,
     };

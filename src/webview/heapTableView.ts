@@ -26,6 +26,7 @@ export class HeapTableView {
   private state: HeapViewState | null = null;
   private readonly rows = new Map<string, RowEls>();
   private readonly status: HTMLElement;
+  private readonly cost: HTMLElement;
   private readonly memory: HTMLElement;
   private readonly filter: HTMLInputElement;
   private readonly table: HTMLTableElement;
@@ -54,6 +55,7 @@ export class HeapTableView {
     });
     this.filter.addEventListener('keydown', e => { if (e.key === 'ArrowDown') { e.preventDefault(); this.focusRow(0); } });
     this.status = h('div', { class: 'status-line', 'aria-live': 'polite' });
+    this.cost = h('div', { class: 'cost-note' });
     const headRow = h('tr', { role: 'row' });
     for (const c of COLUMNS) {
       const th = h('th', { class: c.cls, scope: 'col', role: 'columnheader' });
@@ -69,7 +71,7 @@ export class HeapTableView {
     this.body.addEventListener('dblclick', e => { const key = this.keyOf(e.target); if (key) post({ type: 'heap/showRetainers', key }); });
     this.body.addEventListener('focusin', e => { const key = this.keyOf(e.target); if (key) this.setFocusKey(key); });
     this.empty = h('div', { class: 'empty-note', role: 'status' });
-    this.main = h('div', { class: 'heap-main' }, this.memory, h('div', { class: 'filter-row' }, this.filter), this.status, h('div', { class: 'table-wrap' }, this.table, this.empty));
+    this.main = h('div', { class: 'heap-main' }, this.memory, h('div', { class: 'filter-row' }, this.filter), this.status, this.cost, h('div', { class: 'table-wrap' }, this.table, this.empty));
     root.append(this.welcome, this.main);
     this.render();
   }
@@ -87,6 +89,9 @@ export class HeapTableView {
     if (!s || !has) return;
     if (document.activeElement !== this.filter && this.filter.value !== s.filter) this.filter.value = s.filter;
     this.status.textContent = s.status;
+    this.cost.textContent = s.costNote;
+    this.cost.title = s.costNote;
+    this.cost.hidden = !s.costNote;
     this.renderHeads(s);
     this.renderMemory(s.memory);
     this.renderRows(s);

@@ -13,6 +13,15 @@ module.exports = {
     process.kill(w.child, 'SIGKILL');
     // The Heap view's message says so and keeps the last counts.
     await heapFrame(page).locator('.status-line').getByText(new RegExp(`pid ${w.child}\\) is gone`)).first().waitFor({ timeout: 30000 });
+    // Issue 13: the Tasks view (it follows the Heap view's worker) keeps no header of the gone worker
+    const tasksHeader = page.locator('.pane-header', { hasText: 'Tasks' }).first();
+    const tasksOpen = (await tasksHeader.getAttribute('aria-expanded')) === 'true';
+    if (!tasksOpen) await tasksHeader.click();
+    const tasksPane = page.locator('.pane', { has: tasksHeader });
+    await tasksPane.locator('.welcome-view-content', { hasText: 'No worker attached' }).waitFor({ timeout: 15000 });
+    if (await tasksPane.getByText(`pid ${w.child}`).count()) throw new Error('the Tasks view still shows the gone worker');
+    await ctx.shot('tasks-after-worker-gone');
+    if (!tasksOpen) await tasksHeader.click();
     const replacement = await until('the pool to start a replacement child', () => childrenOf(w.main).find(p => !w.kids.includes(p)), 30000);
     const offer = await notification(page, `in its place`, 45000);
     const text = await offer.textContent();
