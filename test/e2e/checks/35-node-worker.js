@@ -5,7 +5,7 @@
 'use strict';
 const path = require('path');
 const { spawn } = require('child_process');
-const { until, openWorkerLens, clickInline, heapShows, heapRow, runCommand } = require('../checks/lib');
+const { until, openWorkerLens, clickInline, heapShows, heapRow, runCommand, heapFrame } = require('../checks/lib');
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const REFRESH = 'Worker Lens: Refresh Heap Now';
@@ -33,8 +33,8 @@ module.exports = {
       await heapShows(page, worker.pid);
       // Each count is a full V8 snapshot, so the view may wait long between them (it says so):
       // narrow it to the leaking type and ask for counts now.
-      // Room for the rows: the Node cost note makes the Heap view's message five lines, which filled
-      // the pane once the Fleet and Threads views were added, so the (virtualised) rows were never drawn.
+      // Room for the rows (the Heap view's cost note is one line now, and its page scrolls; Workers
+      // is folded anyway so the screenshot shows the table).
       const workersHeader = page.locator('.pane-header', { hasText: 'Workers' }).first();
       if ((await workersHeader.getAttribute('aria-expanded')) === 'true') await workersHeader.click();
       await runCommand(page, 'Worker Lens: Filter Heap Types…');
@@ -47,7 +47,7 @@ module.exports = {
           await runCommand(page, REFRESH);
           return null;
         }, 120000, 3000);
-        const note = await page.locator('.pane', { hasText: 'Heap' }).getByText(/each count is a full V8 heap snapshot/).count();
+        const note = await heapFrame(page).locator('.cost-note').getByText(/each count is a full V8 heap snapshot/).count();
         ctx.log(`    ProcessedJob count ${first.count}, Δ ${first.delta}${note ? '; the view states the snapshot cost and the stretched interval' : ''}`);
         await ctx.shot('heap-node-worker');
       } finally {
