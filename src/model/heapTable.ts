@@ -21,7 +21,7 @@ export interface RetainedSizes {
 /** A row's retained size: known from the snapshot, or why not. */
 export type RetainedCell =
   | { known: true; bytes: number; count: number; at: number; origin: string }
-  | { known: false; why: 'no-snapshot' | 'not-in-snapshot' | 'ambiguous'; at?: number };
+  | { known: false; why: 'no-snapshot' | 'not-in-snapshot' | 'ambiguous' | 'named-individually'; at?: number };
 
 export interface HeapRow {
   key: string;           // "module.qualname"
@@ -106,10 +106,17 @@ function retainedCell(type: string, shared: boolean, r: RetainedSizes | null): R
   if (!r) return { known: false, why: 'no-snapshot' };
   // The snapshot names a class by qualname: two modules' `property` share one figure there.
   if (shared) return { known: false, why: 'ambiguous', at: r.at };
-  const c = r.byClass.get(type);
-  if (!c) return { known: false, why: 'not-in-snapshot', at: r.at };
+  // Python snapshots group functions as "(closure)" and code as "(compiled code)" (V8's words), and
+  // name each class object by itself ("class Payload"): no figure for `type` as a whole.
+  const c = r.byClass.get(type) ?? r.byClass.get(SNAPSHOT_ALIAS[type] ?? '');
+  if (!c) {
+    if (type === 'type' && [...r.byClass.keys()].some(k => k.startsWith('class '))) return { known: false, why: 'named-individually', at: r.at };
+    return { known: false, why: 'not-in-snapshot', at: r.at };
+  }
   return { known: true, bytes: c.retainedSize, count: c.count, at: r.at, origin: r.origin };
 }
+
+const SNAPSHOT_ALIAS: Record<string, string> = { function: '(closure)', code: '(compiled code)' };
 
 /** Per-class retained sizes from a heap worker's summary (`retained: true`). */
 export function retainedSizesOf(rows: readonly { className: string; count: number; selfSize: number; retainedSize?: number }[], at: number, origin: string): RetainedSizes {

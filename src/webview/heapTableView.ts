@@ -173,6 +173,7 @@ export class HeapTableView {
     ret2.title = ret.known
       ? `${formatBytes(ret.bytes)} retained by the ${formatCount(ret.count)} instances in the snapshot of ${formatClock(ret.at)} (${ret.origin}; dominator tree, as in the Retainers panel).`
       : ret.why === 'ambiguous' ? 'The snapshot names types without their module, and two shown types share this name: no separate figure.'
+        : ret.why === 'named-individually' ? `The snapshot of ${formatClock(ret.at ?? 0)} names each class object by itself (class Payload, …): no figure for all classes together. Show Retainers of a class's instances instead.`
         : ret.why === 'not-in-snapshot' ? `No instance of ${r.type} in the snapshot of ${formatClock(ret.at ?? 0)}: take a snapshot to compute.`
           : 'Unknown until a snapshot is analysed: take a snapshot (or Show Retainers) to compute.';
     el.tr.classList.toggle('growing', r.growing);

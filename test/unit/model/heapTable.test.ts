@@ -56,3 +56,9 @@ test('retained sizes join by qualname; unknown, absent and ambiguous say why; so
   assert.deepEqual(heapTable(cur, null, { sort: 'type', filter: '', growing: new Set() }).map(r => r.label), ['a.X', 'b.X', 'dict', 'Fresh', 'Payload']);
   assert.equal(heapTable(cur, null, { sort: 'type', direction: 'desc', filter: '', growing: new Set() })[0].label, 'Payload');
 });
+
+test('retained of functions comes from the snapshot\'s "(closure)" group; `type` has no figure when classes are named one by one', () => {
+  const r = retainedSizesOf([{ className: '(closure)', count: 900, selfSize: 1000, retainedSize: 5000 }, { className: 'class Payload', count: 1, selfSize: 900, retainedSize: 2000 }], 1, 'Take Heap Snapshot');
+  const rows = heapTable([c('builtins', 'function', 900), c('builtins', 'type', 400)], null, { sort: 'count', filter: '', growing: new Set(), retained: r });
+  assert.deepEqual(rows.map(x => [x.type, x.retained.known ? x.retained.bytes : x.retained.why]), [['function', 5000], ['type', 'named-individually']]);
+});
