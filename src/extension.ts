@@ -64,7 +64,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
     sessions.onDidDetach(({ session, reason }) => {
       allocations.forget(session.pid, session.label, reason ?? undefined);
       if (reason) heap.markGone(session.pid, `${session.label} is gone: ${reason}. The counts shown are its last ones.`);
-      else { heap.forget(session.pid); if (heap.current?.pid === session.pid) heap.setSource(sessions.all()[0]); }
+      else {
+        heap.forget(session.pid);
+        // back to the worker shown before this one (not merely the first attached)
+        const back = [...heap.recentlyShown()].reverse().map(p => sessions.get(p)).find(s => s);
+        if (heap.current?.pid === session.pid) heap.setSource(back ?? sessions.all()[0]);
+      }
       void workers.refresh();
       updateStatus();
     }),

@@ -116,6 +116,7 @@ export class HeapView implements vscode.WebviewViewProvider, vscode.Disposable {
     this.inFlight = undefined;
     this.source = source;
     this.shown = source ? this.store.of(source.pid) : undefined;
+    if (source) { this.recent = this.recent.filter(p => p !== source.pid); this.recent.push(source.pid); }
     this.lastError = undefined;
     void vscode.commands.executeCommand('setContext', 'workerLens.heap.hasSource', !!source);
     this.sourceChanged.fire(source);
@@ -128,6 +129,7 @@ export class HeapView implements vscode.WebviewViewProvider, vscode.Disposable {
 
   /** The worker went away: keep the last numbers on screen, say so, stop polling. */
   markGone(pid: number, why: string): void {
+    this.recent = this.recent.filter(p => p !== pid);
     if (this.source?.pid !== pid) { this.store.drop(pid); return; }
     this.lastError = why;
     this.source = undefined;
@@ -140,7 +142,12 @@ export class HeapView implements vscode.WebviewViewProvider, vscode.Disposable {
   /** A worker was detached: its baseline and history go with it. */
   forget(pid: number): void {
     this.store.drop(pid);
+    this.recent = this.recent.filter(p => p !== pid);
   }
+
+  /** Pids shown before, most recent last: after a Detach the view goes back to the worker seen before. */
+  recentlyShown(): readonly number[] { return this.recent; }
+  private recent: number[] = [];
 
   /** Retained sizes of `pid`'s last analysed snapshot (Show Retainers, Take Heap Snapshot). */
   setRetained(pid: number, r: RetainedSizes): void {
