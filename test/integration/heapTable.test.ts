@@ -35,6 +35,8 @@ suite('heap table view over two real agents', () => {
   suiteTeardown(async () => {
     for (const c of children) { if (c.pid) api.sessions.detach(c.pid); c.kill('SIGKILL'); }
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    // give the focus back to the editor area (the Heap view's page had it): later suites edit documents
+    await vscode.commands.executeCommand('workbench.action.focusActiveEditorGroup');
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -27,6 +27,9 @@ suite('race squiggles', () => {
   const wl = (rule: string, line: number) => vscode.languages.getDiagnostics(uri).find(d => codeOf(d) === rule && d.range.start.line === line);
 
   suiteSetup(async () => {
+    // VS Code for the Web (code-server) auto-saves after 1 s by default: a slow run saved the quick
+    // fix to disk before the revert, and the finding never came back. This suite edits in memory only.
+    await vscode.workspace.getConfiguration('files').update('autoSave', 'off', vscode.ConfigurationTarget.Global);
     await vscode.extensions.getExtension(ID)?.activate();
     const folder = vscode.workspace.workspaceFolders?.[0];
     assert.ok(folder, 'the example workspace is open');
@@ -41,6 +44,7 @@ suite('race squiggles', () => {
       await vscode.commands.executeCommand('workbench.action.files.revert');
     }
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.workspace.getConfiguration('files').update('autoSave', undefined, vscode.ConfigurationTarget.Global);
   });
 
   test('flags the read-modify-write of processed_count and the price-cache check-then-act', async () => {
