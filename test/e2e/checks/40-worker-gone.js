@@ -17,7 +17,7 @@ module.exports = {
     const tasksHeader = page.locator('.pane-header', { hasText: 'Tasks' }).first();
     const tasksOpen = (await tasksHeader.getAttribute('aria-expanded')) === 'true';
     if (!tasksOpen) await tasksHeader.click();
-    const tasksPane = page.locator('.pane', { has: tasksHeader });
+    const tasksPane = tasksHeader.locator('..');  // the Tasks pane itself (its header's parent)
     await tasksPane.locator('.welcome-view-content', { hasText: 'No worker attached' }).waitFor({ timeout: 15000 });
     if (await tasksPane.getByText(`pid ${w.child}`).count()) throw new Error('the Tasks view still shows the gone worker');
     await ctx.shot('tasks-after-worker-gone');
