@@ -12,7 +12,8 @@ test('templates split like a shell, placeholders filled inside words, never thro
   for (const host of ['x; rm -rf /', '-oProxyCommand=evil', '$(id)', '']) assert.throws(() => tunnelArgv('ssh {host}', { host, port: 1, localPort: 2 }), /not a host name/);
 });
 
-test('a tunnel that exits early reports its stderr; one that works is closed with its process group', async () => {
+// bounded: a forwarder that never answers must fail the test, not hang the run (seen once under load)
+test('a tunnel that exits early reports its stderr; one that works is closed with its process group', { timeout: 60000 }, async () => {
   await assert.rejects(Tunnel.open(`sh -c 'echo denied for $0 >&2; exit 5' {host}`, { host: 'h1', port: 1 }), /exited \(5\) before 127\.0\.0\.1:\d+ opened: denied for h1/);
   await assert.rejects(Tunnel.open('/nonexistent/tunnel {host}', { host: 'h1', port: 1 }), /cannot run the tunnel command|exited/);
   const target = net.createServer(s => s.end('hello')).listen(0, '127.0.0.1');
