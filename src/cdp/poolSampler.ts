@@ -12,6 +12,8 @@ export interface PoolSampleOptions {
   /** One snapshot per process at the end for retainer paths (where a type grows). */
   paths: boolean;
   progress?: (message: string, done: number, total: number) => void;
+  /** The result so far, after each sample from the second (no snapshot, no trim: those come at the end). */
+  partial?: (result: PoolSampleResult, done: number, total: number) => void;
   signal?: AbortSignal;
 }
 
@@ -45,10 +47,18 @@ export async function samplePool(targets: readonly ProcessTarget[], opts: PoolSa
       notes.push(`${s.target.label} stopped answering (${(e as Error).message}): left out`);
       samplers.splice(samplers.indexOf(s), 1);
     })));
+    if (opts.partial && i > 0 && i < opts.samples - 1) {
+      const soFar: ProcessResult[] = [];
+      for (const s of samplers) soFar.push(await s.finish({ top: opts.top, trim: false, paths: false }));
+      opts.partial({ processes: soFar, summary: summaryOf(soFar), notes: [...notes] }, i + 1, opts.samples);
+    }
   }
   if (opts.paths && targets[0]?.conn.kind === 'python') opts.progress?.('heap snapshot for retainer paths…', opts.samples, opts.samples);
   const processes: ProcessResult[] = [];
   for (const s of samplers) processes.push(await s.finish({ top: opts.top, trim: opts.trim, paths: opts.paths }));
-  const summary = preforkSummary(processes.map(p => ({ label: p.label, pid: p.pid ?? 0, role: p.role ?? 'process', verdict: p.verdict })));
-  return { processes, summary, notes };
+  return { processes, summary: summaryOf(processes), notes };
+}
+
+function summaryOf(processes: readonly ProcessResult[]): string | null {
+  return preforkSummary(processes.map(p => ({ label: p.label, pid: p.pid ?? 0, role: p.role ?? 'process', verdict: p.verdict })));
 }

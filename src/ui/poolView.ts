@@ -13,7 +13,8 @@ import { leakingChildren } from '../model/memoryVerdict';
 import { memoryChange, MemoryChange, partLines, poolDescription, poolState, samplesText, signedBytes } from '../model/memoryGrowth';
 import { formatCount } from '../common/format';
 
-const SAMPLES = 5;
+// 30 s: the growth test needs most intervals to rise and the growth to be material (bytes and count)
+const SAMPLES = 15;
 const INTERVAL_MS = 2000;
 
 export type PoolNode =
@@ -52,6 +53,7 @@ export class PoolView implements vscode.TreeDataProvider<PoolNode>, vscode.Dispo
     this.setMessage(`${label}: finding its pool children…`);
     const notes: string[] = [];
     const targets: ProcessTarget[] = [];
+    const sampling = (done: number, total: number) => `Sampling ${label} and ${targets.length - 1} pool ${targets.length === 2 ? 'child' : 'children'} side by side: ${done + 1}/${total} (every ${INTERVAL_MS / 1000} s)…`;
     try {
       const conn = await connectWorker({ pid: main.pid, kind: 'python', discovery: main.discovery }, {
         reconnect: false, signal: ac.signal,
@@ -63,13 +65,14 @@ export class PoolView implements vscode.TreeDataProvider<PoolNode>, vscode.Dispo
       this.bare = bare;
       const r = await samplePool(targets, {
         samples: SAMPLES, intervalMs: INTERVAL_MS, top: 3, trim: false, paths: false, signal: ac.signal,
-        progress: (_m, done, total) => this.setMessage(`Sampling ${label} and ${targets.length - 1} pool ${targets.length === 2 ? 'child' : 'children'} side by side: ${done + 1}/${total} (every ${INTERVAL_MS / 1000} s)…`),
+        progress: (_m, done, total) => { if (done < 2) this.setMessage(sampling(done, total)); },
+        partial: (so, done, total) => { if (!ac.signal.aborted) { this.result = so; this.build(`${sampling(done - 1, total)} So far: `); } },
       });
       if (ac.signal.aborted) return null;
       r.notes.unshift(...notes);
       this.result = r;
       this.finishedAt = Date.now();
-      this.build();
+      this.build('');
       this.log.info(`Pool Memory of ${label}: ${r.summary ?? 'no pool child with an agent'}`);
       void this.offerLeakingChild(r);
       return r;
@@ -100,7 +103,7 @@ export class PoolView implements vscode.TreeDataProvider<PoolNode>, vscode.Dispo
 
   private setMessage(m: string | undefined): void { if (this.view) this.view.message = m; }
 
-  private build(): void {
+  private build(prefix: string): void {
     const r = this.result;
     if (!r) return;
     const leaking = new Set(leakingChildren(r.processes.map(p => ({ label: p.label, pid: p.pid ?? 0, role: p.role ?? 'process', verdict: p.verdict }))).map(p => p.pid));
@@ -113,7 +116,8 @@ export class PoolView implements vscode.TreeDataProvider<PoolNode>, vscode.Dispo
     for (const pid of this.bare) this.nodes.push({ kind: 'bare', id: `pool-bare-${pid}`, pid });
     r.notes.forEach((n, i) => this.nodes.push({ kind: 'line', id: `pool-note-${i}`, text: n, icon: 'info' }));
     const c0 = changes[0];
-    this.setMessage(`${r.summary ?? 'No pool child runs an agent: nothing to compare.'} (${samplesText(c0)} of each process's memory breakdown, as workerlens heap --pid ${this.main?.pid} does; ${new Date(this.finishedAt).toLocaleTimeString()})`);
+    const when = prefix ? '' : `; ${new Date(this.finishedAt).toLocaleTimeString()}`;
+    this.setMessage(`${prefix}${r.summary ?? 'No pool child runs an agent: nothing to compare.'} (${samplesText(c0)} of each process's memory breakdown and object counts, as workerlens heap --pid ${this.main?.pid} does${when})`);
     this.changed.fire(undefined);
   }
 

@@ -29,8 +29,9 @@ module.exports = {
         const names = [];
         for (let i = 0; i < n; i++) names.push(await items.nth(i).getAttribute('aria-label'));
         const hit = names.find(s => s && /^pid \d+ \(ForkPoolWorker-\d+\): RSS .* · grows · the leak is here$/.test(s));
-        return hit && { hit, names };
-      }, 120000, 1000);
+        const final = /^(The leak is in|No pool child grows)/.test(await pane.locator('.message').first().innerText().catch(() => ''));
+        return final && hit && { hit, names };
+      }, 150000, 1000);
       ctx.log(`    ${leakRow.names.filter(Boolean).join(' | ')}`);
       const procRows = leakRow.names.filter(s => s && /^pid (\d+).*: RSS [\d.]+ (KB|MB|GB)/.test(s));
       for (const pid of [main, ...children]) {
