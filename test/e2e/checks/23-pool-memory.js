@@ -1,7 +1,8 @@
 // Issue 12, prefork in the UI: attaching the example worker's MAIN process (prefork -c 2, every
 // child with its agent, the producer sending leaking tasks) samples the main beside its pool
 // children in the Pool Memory view — the same code as `workerlens heap --pid MAIN` — marks the
-// child where the leak is, and its "Attach ForkPoolWorker-N" action shows that child in the Heap view.
+// child where the leak is, and the notification's "Attach pid N (ForkPoolWorker-M)" shows that child
+// in the Heap view.
 'use strict';
 const { until, openWorkerLens, clickInline, heapShows, notification } = require('./lib');
 
@@ -48,8 +49,9 @@ module.exports = {
       await pane.getByRole('treeitem', { name: /^Next: / }).first().waitFor({ timeout: 10000 });
       await pane.getByRole('treeitem', { name: /^[+−±][\d.]+ (B|KB|MB) .*\((exact|estimated); / }).first().waitFor({ timeout: 10000 });
       await ctx.shot('pool-memory');
-      await notification(page, 'The leak is in', 10000);
-      await clickInline(page, row, 'Attach to This Child');
+      // the notification leads to that child (its button attaches it and shows it in the Heap view)
+      const n = await notification(page, 'The leak is in', 20000);
+      await n.locator('.monaco-button', { hasText: new RegExp(`^Attach pid ${leakPid} \\(ForkPoolWorker-\\d+\\)$`) }).first().click();
       await heapShows(page, leakPid);
       await ctx.shot('pool-memory-attached');
     } finally {
