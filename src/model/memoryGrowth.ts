@@ -51,11 +51,12 @@ export function largestGrowth(c: MemoryChange | null, floorBytes = 1 << 20): Par
   return top && top.deltaBytes >= floorBytes ? top : null;
 }
 
-export type PoolState = 'grows' | 'flat' | 'fragmented' | 'one sample' | 'unknown';
+// 'no steady growth': the verdict's test (most intervals rise, kept, material) failed — RSS may still have moved
+export type PoolState = 'grows' | 'no steady growth' | 'fragmented' | 'one sample' | 'unknown';
 
 export function poolState(v: Verdict): PoolState {
   if (verdictGrows(v)) return 'grows';
-  if (v.kind === 'quiet') return 'flat';
+  if (v.kind === 'quiet') return 'no steady growth';
   if (v.kind === 'fragmentation') return 'fragmented';
   if (v.kind === 'one-sample') return 'one sample';
   return 'unknown';

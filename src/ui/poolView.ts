@@ -148,8 +148,8 @@ export class PoolView implements vscode.TreeDataProvider<PoolNode>, vscode.Dispo
     const item = new vscode.TreeItem(`${p.label}`, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = n.id;
     item.description = poolDescription(change, p.verdict) + (n.rank === 0 ? ' · the leak is here' : '');
-    item.iconPath = new vscode.ThemeIcon(state === 'grows' ? 'arrow-up' : state === 'flat' ? 'check' : 'graph',
-      state === 'grows' ? new vscode.ThemeColor('charts.red') : state === 'flat' ? new vscode.ThemeColor('charts.green') : undefined);
+    item.iconPath = new vscode.ThemeIcon(state === 'grows' ? 'arrow-up' : state === 'no steady growth' ? 'check' : 'graph',
+      state === 'grows' ? new vscode.ThemeColor('charts.red') : state === 'no steady growth' ? new vscode.ThemeColor('charts.green') : undefined);
     item.contextValue = p.role === 'child' ? 'poolChild.attach' : 'poolMain';
     item.tooltip = `${p.label}: ${p.verdict.headline}\nNext: ${p.verdict.next}\n\n${samplesText(change)} (Python.getMemoryBreakdown with the untracked walk, counts from gc.get_objects)`;
     item.accessibilityInformation = { label: `${p.label}: ${item.description as string}` };

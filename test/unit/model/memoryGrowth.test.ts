@@ -29,7 +29,7 @@ test('memoryChange: parts known in both samples, largest growth first; unavailab
 
 test('poolState and leakingChildren: only children whose verdict says they grow', () => {
   assert.equal(poolState(verdict('container')), 'grows');
-  assert.equal(poolState(verdict('quiet')), 'flat');
+  assert.equal(poolState(verdict('quiet')), 'no steady growth');
   assert.equal(poolState(verdict('fragmentation')), 'fragmented');
   const procs = [
     { label: 'main', pid: 1, role: 'main' as const, verdict: verdict('objects') },
