@@ -3,7 +3,15 @@
 import type { TaskStat } from '../protocol/agent';
 import { formatBytes, formatCount } from '../common/format';
 
-export interface HistogramRow { label: string; runs: number; share: number }
+export interface HistogramRow { label: string; runs: number; share: number; /** "80 %", never "100 %" or "0 %" unless it is. */ shareText: string }
+
+function percent(n: number, total: number): string {
+  if (!total) return '0 %';
+  const p = (100 * n) / total;
+  if (n < total && p >= 99.5) return '>99 %';
+  if (n > 0 && p < 0.5) return '<1 %';
+  return `${Math.round(p)} %`;
+}
 
 function signed(n: number): string {
   return n > 0 ? `+${formatBytes(n)}` : n < 0 ? `−${formatBytes(-n)}` : '0 B';
@@ -19,7 +27,7 @@ export function histogramRows(bounds: readonly number[] | undefined, counts: rea
     const lo = i > 0 ? bounds[i - 1] : null, hi = i < bounds.length ? bounds[i] : null;
     const label = lo === null ? `${signed(hi as number)} or less`
       : hi === null ? `above ${signed(lo)}` : `${signed(lo)} … ${signed(hi)}`;
-    rows.push({ label, runs: n, share: total ? n / total : 0 });
+    rows.push({ label, runs: n, share: total ? n / total : 0, shareText: percent(n, total) });
   });
   return rows;
 }

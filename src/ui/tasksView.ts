@@ -146,8 +146,9 @@ export class TasksView implements vscode.TreeDataProvider<TaskNode>, vscode.Disp
     if (n?.kind === 'task') {
       const t = n.t;
       return histogramRows(this.stats?.memDeltaBucketBounds, t.memDeltaHistogram).map((h, i) => ({
-        kind: 'line', id: `task-${t.name}-h${i}`, label: `${h.label} per run`, description: `${formatCount(h.runs)} run${h.runs === 1 ? '' : 's'} · ${Math.round(h.share * 100)} % of measured`,
+        kind: 'line', id: `task-${t.name}-h${i}`, label: `${h.label} per run`, description: `${formatCount(h.runs)} run${h.runs === 1 ? '' : 's'} · ${h.shareText} of measured`,
         icon: 'symbol-number',
+        tooltip: `${formatCount(h.runs)} measured runs of ${t.name} changed RSS by ${h.label} (lower bound exclusive, upper inclusive). RSS moves in whole pages, so most short runs change it by exactly 0 B, and a few by the page runs the allocator took.`,
       }));
     }
     if (!this.stats) return [];

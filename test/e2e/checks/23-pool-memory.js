@@ -21,7 +21,7 @@ module.exports = {
     const folded = [];
     for (const title of ['Workers', 'Heap']) {
       const header = page.locator('.pane-header', { hasText: new RegExp(`^${title}`) }).first();
-      if ((await header.getAttribute('aria-expanded')) === 'true') { await header.click(); folded.push(header); }
+      if ((await header.getAttribute('aria-expanded')) === 'true') { await header.locator('.title').first().click(); folded.push(header); }  // the title: not an action
     }
     try {
       const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Pool Memory' }) }).first();
@@ -55,11 +55,11 @@ module.exports = {
       // the notification leads to that child (its button attaches it and shows it in the Heap view)
       const n = await notification(page, 'The leak is in', 20000);
       await n.locator('.monaco-button', { hasText: new RegExp(`^Attach pid ${leakPid} \\(ForkPoolWorker-\\d+\\)$`) }).first().click();
-      while (folded.length) await folded.pop().click();  // the Heap view again
+      while (folded.length) await folded.pop().locator('.title').first().click();  // the Heap view again
       await heapShows(page, leakPid);
       await ctx.shot('pool-memory-attached');
     } finally {
-      for (const header of folded) await header.click().catch(() => { });
+      for (const header of folded) await header.locator('.title').first().click().catch(() => { });
     }
     // leave the main detached for the checks that follow (they look at the child)
     const attachedMain = page.getByRole('treeitem', { name: new RegExp(`, pid ${main}, attached`) }).first();

@@ -15,7 +15,7 @@ module.exports = {
     const toggle = async (title, open) => {
       const header = page.locator('.pane-header', { hasText: new RegExp(`^${title}`) }).first();
       const isOpen = (await header.getAttribute('aria-expanded')) === 'true';
-      if (isOpen !== open) { await header.click(); folded.push([header]); }
+      if (isOpen !== open) { await header.locator('.title').first().click(); folded.push([header]); }  // the title: not an action
     };
     try {
       for (const t of ['Workers', 'Heap', 'Pool Memory']) await toggle(t, false);
@@ -28,12 +28,12 @@ module.exports = {
       await proc.waitFor({ timeout: 60000 });  // the second breakdown comes 10 s after the first
       ctx.log(`    ${await proc.getAttribute('aria-label')}`);
       await task.locator('.monaco-tl-twistie').click();
-      const bucket = pane.getByRole('treeitem', { name: / per run: [\d,]+ runs? · \d+ % of measured$/ }).first();
+      const bucket = pane.getByRole('treeitem', { name: / per run: [\d,]+ runs? · [<>]?\d+ % of measured$/ }).first();
       await bucket.waitFor({ timeout: 15000 });
       ctx.log(`    ${await bucket.getAttribute('aria-label')}`);
       await ctx.shot('tasks-memory');
     } finally {
-      for (const [h] of folded.reverse()) await h.click().catch(() => { });
+      for (const [h] of folded.reverse()) await h.locator('.title').first().click().catch(() => { });
     }
   },
 };

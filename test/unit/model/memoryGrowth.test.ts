@@ -45,6 +45,8 @@ test('histogramRows: non-empty buckets with their bounds; taskMemory says on how
   assert.deepEqual(histogramRows(bounds, counts).map(r => [r.label, r.runs]), [
     ['−1.0 MB or less', 1], ['−64.0 KB … 0 B', 3], ['+64.0 KB … +256 KB', 6], ['above +64.0 MB', 2]]);
   assert.deepEqual(histogramRows(bounds, [1, 2]), [], 'a histogram that does not match its bounds shows nothing');
+  const skewed = histogramRows(bounds, [0, 0, 223, 1, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(skewed.map(r => r.shareText), ['>99 %', '<1 %'], 'never "100 %" beside another row');
   assert.deepEqual(histogramRows(undefined, undefined), []);
   const t = { name: 'tasks.render', runs: 3000, failures: 0, totalSeconds: 1, memDeltaBytes: 120 * 1024, lastMemDeltaBytes: 0, memSampledRuns: 120, lastRunAt: 0 };
   assert.deepEqual(taskMemory(t), { measured: 120, perRunBytes: 1024, basis: 'RSS measured on 120 of 3,000 runs' });
