@@ -7,7 +7,7 @@ const { openWorkerLens } = require('./lib');
 
 module.exports = {
   name: 'tasks-memory',
-  order: 24,
+  order: 23.5,
   async run(page, ctx) {
     if (!ctx.agentWorker) throw new Error('needs the attach-agent check first');
     await openWorkerLens(page);
