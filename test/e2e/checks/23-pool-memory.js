@@ -46,9 +46,15 @@ module.exports = {
       ctx.log(`    ${message}`);
       if (!/^The leak is in .*ForkPoolWorker-\d/.test(message) || !/The main process is flat/.test(message)) throw new Error(`Pool Memory message: ${message}`);
       const leakPid = +/^pid (\d+)/.exec(leakRow.hit)[1];
-      const row = pane.getByRole('treeitem', { name: leakRow.hit }).first();
-      // expanded: the verdict and the parts that grew, each with how it was obtained
-      await row.locator('.monaco-tl-twistie').click();
+      // expanded: the verdict and the parts that grew, each with how it was obtained (re-located by
+      // pid each try: the tree redraws its rows)
+      await until(`the row of pid ${leakPid} expanded`, async () => {
+        const row = pane.getByRole('treeitem', { name: new RegExp(`^pid ${leakPid} \\(ForkPoolWorker`) }).first();
+        if ((await row.getAttribute('aria-expanded', { timeout: 5000 })) === 'true') return true;
+        await row.scrollIntoViewIfNeeded({ timeout: 5000 });
+        await row.locator('.monaco-tl-twistie').click({ timeout: 5000 });
+        return (await row.getAttribute('aria-expanded', { timeout: 5000 })) === 'true';
+      }, 45000, 500);
       await pane.getByRole('treeitem', { name: /^Next: / }).first().waitFor({ timeout: 10000 });
       await pane.getByRole('treeitem', { name: /^[+−±][\d.]+ (B|KB|MB) .*\((exact|estimated); / }).first().waitFor({ timeout: 10000 });
       await ctx.shot('pool-memory');
