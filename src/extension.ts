@@ -11,6 +11,7 @@ import { listDiscoveryFiles } from './cdp/discovery';
 import { growthDetector } from './ui/growthDetector';
 import { AllocationsView } from './ui/allocationsView';
 import { TasksView } from './ui/tasksView';
+import { PoolView } from './ui/poolView';
 import { ThreadsView } from './ui/threadsView';
 import { SnapshotEditorProvider } from './ui/snapshotEditor';
 import { TimelineController } from './ui/timeline';
@@ -22,7 +23,7 @@ import { registerReportDocuments } from './ui/reportDocument';
 import { ReportReader, reportDirs } from './cdp/reportFiles';
 
 /** What activate() returns: the live parts, for the extension-host integration tests. */
-export interface WorkerLensApi { sessions: SessionManager; workers: WorkersView; heap: HeapView; allocations: AllocationsView; heapWorkers: HeapWorkers }
+export interface WorkerLensApi { sessions: SessionManager; workers: WorkersView; heap: HeapView; allocations: AllocationsView; heapWorkers: HeapWorkers; pool: PoolView }
 
 export async function activate(context: vscode.ExtensionContext): Promise<WorkerLensApi> {
   const log = vscode.window.createOutputChannel('Worker Lens', { log: true });
@@ -48,6 +49,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
   const tasks = new TasksView(log);
   const tasksTree = vscode.window.createTreeView('workerLens.tasks', { treeDataProvider: tasks });
   context.subscriptions.push(tasks, tasksTree, tasks.attachView(tasksTree), heap.onDidChangeSource(s => tasks.setSource(s ? sessions.get(s.pid) : undefined)));
+  const pool = new PoolView(log, async pid => { await vscode.commands.executeCommand('workerLens.attach', workers.find(pid)); });
+  const poolTree = vscode.window.createTreeView('workerLens.pool', { treeDataProvider: pool });
+  pool.attachView(poolTree);
+  context.subscriptions.push(pool, poolTree, sessions.onDidDetach(({ session }) => pool.clear(session.pid)));
   const threads = new ThreadsView(log, vscode.Uri.joinPath(context.extensionUri, 'agent').fsPath);
   const threadsTree = vscode.window.createTreeView('workerLens.threads', { treeDataProvider: threads, showCollapseAll: true });
   context.subscriptions.push(threads, threadsTree, threads.attachView(threadsTree), heap.onDidChangeSource(s => threads.setSource(s ? sessions.get(s.pid) : undefined)),
@@ -82,7 +87,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
   const snapshots = SnapshotEditorProvider.register(context, heapWorkers, log);
   context.subscriptions.push(vscode.commands.registerCommand('workerLens.snapshot.chooseType', () => snapshots.chooseType()));
   registerReportDocuments(context, log);
-  registerCommands(context, { extensionUri: context.extensionUri, log, workers, heap, sessions, allocations, heapWorkers });
+  registerCommands(context, { extensionUri: context.extensionUri, log, workers, heap, sessions, allocations, heapWorkers, pool });
   registerFleet(context, log, sessions, s => heap.setSource(s));
   context.subscriptions.push(registerMemoryCommands(heap, log));
   await workers.refresh();
@@ -94,7 +99,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Worker
     log.error(`Race analysis is off: the language server did not start: ${(e as Error).message}`);
   }
   log.info('Worker Lens active');
-  return { sessions, workers, heap, allocations, heapWorkers };
+  return { sessions, workers, heap, allocations, heapWorkers, pool };
 }
 
 export function deactivate(): void { /* disposables in context.subscriptions clean up */ }

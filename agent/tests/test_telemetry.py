@@ -16,7 +16,7 @@ from contextlib import redirect_stderr
 
 from tests.helpers import AGENT_DIR, free_port, http_get  # noqa: F401
 
-from workerlens_agent import heapcounts, memoryparts, metrics, recorder, reportfiles, telemetry
+from workerlens_agent import heapcounts, memoryparts, metrics, recorder, reportfiles, tasksample, telemetry
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 
@@ -128,6 +128,7 @@ class RecorderTest(unittest.TestCase):
         r.refresh()
         keep = []
         for i in range(5):
+            tasksample.shared.reset()  # RSS is sampled (tasksample.py): these runs are all measured
             r.tasks.begin("t%d" % i, "tasks.grow")
             keep.append([object() for _ in range(20000)])
             keep.append(_resident(2 << 20))

@@ -89,8 +89,38 @@ def _on_worker_shutdown(**_kw):
     _on_process_shutdown()
 
 
+_defaults = {}          # id(task) -> (perf time it expires, soft, hard): the task's or the app's limits
+DEFAULTS_SECONDS = 10.0  # reading app.conf costs ~5 us a task (1 % of a cheap one): re-read every 10 s
+_perf = None
+
+
+def _task_defaults(task):
+    global _perf
+    if _perf is None:
+        import time
+        _perf = time.perf_counter
+    now = _perf()
+    hit = _defaults.get(id(task))
+    if hit is not None and hit[0] > now:
+        return hit[1], hit[2]
+    soft = getattr(task, "soft_time_limit", None)
+    hard = getattr(task, "time_limit", None)
+    if soft is None or hard is None:
+        try:
+            conf = task.app.conf
+            soft = conf.task_soft_time_limit if soft is None else soft
+            hard = conf.task_time_limit if hard is None else hard
+        except Exception:
+            pass
+    if len(_defaults) > 1000:
+        _defaults.clear()
+    _defaults[id(task)] = (now + DEFAULTS_SECONDS, soft, hard)
+    return soft, hard
+
+
 def _limits(task):
-    """(soft, hard) seconds in force for this run: the request's (what the pool enforces), else the task's."""
+    """(soft, hard) seconds in force for this run: the request's (what the pool enforces), else the task's
+    or the app's (cached per task for DEFAULTS_SECONDS)."""
     hard = soft = None
     try:
         req = task.request
@@ -99,19 +129,17 @@ def _limits(task):
             hard, soft = tl[0], tl[1]
     except Exception:
         pass
-    if soft is None:
-        soft = getattr(task, "soft_time_limit", None)
-    if hard is None:
-        hard = getattr(task, "time_limit", None)
     if soft is None or hard is None:
-        try:
-            conf = task.app.conf
-            soft = conf.task_soft_time_limit if soft is None else soft
-            hard = conf.task_time_limit if hard is None else hard
-        except Exception:
-            pass
+        d_soft, d_hard = _task_defaults(task)
+        soft = d_soft if soft is None else soft
+        hard = d_hard if hard is None else hard
     num = (int, float)
     return (soft if isinstance(soft, num) and soft > 0 else None, hard if isinstance(hard, num) and hard > 0 else None)
+
+
+# The flight recorder's task hooks ride on these receivers when both run (telemetry.py sets it):
+# one receiver per signal and one shared try/lookup path per task.
+_also = {"prerun": None, "postrun": None}
 
 
 def _on_prerun(task_id=None, task=None, **_kw):
@@ -122,6 +150,9 @@ def _on_prerun(task_id=None, task=None, **_kw):
             a.tasks.begin(task_id, getattr(task, "name", None) or "?", soft, hard)
         except Exception:
             pass
+    also = _also["prerun"]
+    if also is not None:
+        also(task_id=task_id, task=task)
 
 
 def _on_postrun(task_id=None, state=None, **_kw):
@@ -131,6 +162,9 @@ def _on_postrun(task_id=None, state=None, **_kw):
             a.tasks.end(task_id, state is not None and state != "SUCCESS")
         except Exception:
             pass
+    also = _also["postrun"]
+    if also is not None:
+        also(task_id=task_id, state=state)
 
 
 def connect_signals():

@@ -14,11 +14,11 @@ import os
 import sys
 import time
 
-from . import heapcounts, memoryparts, procinfo, reportfiles
+from . import heapcounts, memoryparts, procinfo, reportfiles, tasksample
 from ._compat import originals
 from .protocol import AGENT_VERSION
 
-BUCKETS = (-(1 << 20), -(64 << 10), 0, 4 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20)
+BUCKETS = tasksample.BUCKETS
 RECENT_TASKS = 20
 MAX_TASK_NAMES = 40      # per process; further names are counted as "other" (bounded cardinality)
 TOP_TYPES = 10
@@ -35,22 +35,13 @@ def _interval_from_env():
         return 5.0
 
 
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-_statm = {"pid": None, "fd": None}
-
-
-def rss_bytes():
-    """RSS of this process (one open/read/close of /proc/self/statm).
-
-    A kept-open fd with pread() was 10x cheaper but went stale in the merged test suite (another
-    part of the process closed or reused the descriptor, so every task read the same RSS); the
-    per-task cost stays within the recorder's budget without it.
-    """
-    return procinfo.rss_bytes()
-
-
 class TaskLog(object):
-    """Last tasks, runs per name and state, and histograms of RSS change per run."""
+    """Last tasks, runs per name and state, and histograms of RSS change per run.
+
+    RSS is read on a sample of runs (tasksample.py: one budget with the agent's task stats, so the
+    per-task cost stays far below 1 % of a cheap task); the histograms count the measured runs,
+    `runs` counts all of them, and a recent run that was not measured has memDeltaBytes null.
+    """
 
     def __init__(self):
         self._lock = originals().allocate_lock()
@@ -61,14 +52,14 @@ class TaskLog(object):
         self.completed = 0
 
     def begin(self, task_id, name):
-        self._running[task_id] = (name, time.perf_counter(), rss_bytes(), time.time())
+        self._running[task_id] = (name, time.perf_counter(), tasksample.shared.begin(task_id), time.time())
 
     def end(self, task_id, failed=False):
         started = self._running.pop(task_id, None)
         if started is None:
             return
         name, t0, rss0, at = started
-        delta = rss_bytes() - rss0
+        delta = None if rss0 is None else tasksample.shared.end(task_id) - rss0
         seconds = time.perf_counter() - t0
         with self._lock:
             self.completed += 1
@@ -78,13 +69,11 @@ class TaskLog(object):
                 r = self.runs[key] = {"succeeded": 0, "failed": 0}
                 self.hist[key] = [[0] * (len(BUCKETS) + 1), 0, 0]
             r["failed" if failed else "succeeded"] += 1
-            h = self.hist[key]
-            i = 0
-            while i < len(BUCKETS) and delta > BUCKETS[i]:
-                i += 1
-            h[0][i] += 1
-            h[1] += delta
-            h[2] += 1
+            if delta is not None:
+                h = self.hist[key]
+                h[0][tasksample.bucket(delta)] += 1
+                h[1] += delta
+                h[2] += 1
             self.recent.append({"name": name, "taskId": str(task_id), "startedAt": round(at, 3),
                                 "seconds": round(seconds, 6), "memDeltaBytes": delta,
                                 "state": "failed" if failed else "succeeded"})

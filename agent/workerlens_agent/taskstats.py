@@ -1,40 +1,17 @@
 """Per-task-name statistics fed by Celery's task_prerun/task_postrun (or anything calling begin/end).
 
 Cost budget (issue 11: the idle agent must cost <= 1 % of Celery throughput): counting runs and
-time costs ~1 us per task. Reading RSS (/proc/self/statm) costs 30-150 us here, so it is sampled:
-a task gets its before/after RSS measured only when SAMPLE_BUDGET times what measuring costs has
-passed since the last measured task started (<= 1/200 of the wall time). Long tasks are therefore
-all measured, sub-millisecond ones one in a few dozen; memSampledRuns says how many were.
+time costs ~1 us per task. RSS is read on a sample of runs (tasksample.py, one budget shared with
+the flight recorder); memSampledRuns says how many were measured, memDeltaHistogram how their RSS
+changes were spread (bucket upper bounds in bytes, counts per bucket, the last one open-ended).
 """
-import os
 import time
 
 from ._compat import originals
-from .procinfo import rss_bytes
+from . import tasksample
 
-SAMPLE_BUDGET = 200.0
 _perf = time.perf_counter
 _wall = time.time
-
-
-class _Rss(object):
-    """RSS via pread() on a kept-open /proc/self/statm (re-opened after a fork)."""
-
-    def __init__(self):
-        self.pid = None
-        self.fd = None
-        self.page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-    def __call__(self):
-        pid = os.getpid()
-        try:
-            if self.pid != pid:
-                self.fd = os.open("/proc/%d/statm" % pid, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-                self.pid = pid
-            return int(os.pread(self.fd, 128, 0).split()[1]) * self.page
-        except Exception:
-            self.pid = None
-            return rss_bytes()
 
 
 class TaskStats(object):
@@ -46,9 +23,7 @@ class TaskStats(object):
         self.pool = None
         self.listeners = []  # callables(event dict) for Python.taskEvent
         self.emitting = False  # set by the agent while a session listens (Python.enable)
-        self._rss = _Rss()
-        self._cost = 0.0      # seconds one before+after RSS pair costs (moving average)
-        self._next_sample = 0.0
+        self._rss = tasksample.shared
 
     @property
     def exact(self):
@@ -56,13 +31,7 @@ class TaskStats(object):
 
     def begin(self, task_id, name, soft_limit=None, hard_limit=None):
         now = _perf()
-        rss = None
-        if now >= self._next_sample or self.emitting:
-            rss = self._rss()
-            # the pair of reads costs about twice this one (smoothed); the next sampled task starts
-            # SAMPLE_BUDGET such costs later, so tasks longer than that are all measured
-            self._cost = self._cost * 0.8 + (_perf() - now) * 0.4
-            self._next_sample = now + self._cost * SAMPLE_BUDGET
+        rss = self._rss.begin(task_id, self.emitting)
         ident = self._ident()
         self._running[task_id] = (name, now, rss, ident)  # dict stores: atomic under the GIL
         self._by_thread[ident] = {"name": name, "taskId": str(task_id), "startedAt": _wall(),
@@ -78,7 +47,7 @@ class TaskStats(object):
         name, t0, rss0, ident = started
         rss = None
         if rss0 is not None:
-            rss = self._rss()
+            rss = self._rss.end(task_id)
         with self._lock:
             cur = self._by_thread.get(ident)
             if cur is not None and cur["taskId"] == str(task_id):
@@ -87,6 +56,7 @@ class TaskStats(object):
             if s is None:
                 s = self._tasks[name] = {"name": name, "runs": 0, "failures": 0, "totalSeconds": 0.0,
                                          "memDeltaBytes": 0, "lastMemDeltaBytes": 0, "memSampledRuns": 0,
+                                         "memDeltaHistogram": [0] * (len(tasksample.BUCKETS) + 1),
                                          "lastRunAt": 0.0}
             s["runs"] += 1
             if failed:
@@ -97,6 +67,7 @@ class TaskStats(object):
                 s["memDeltaBytes"] += delta
                 s["lastMemDeltaBytes"] = delta
                 s["memSampledRuns"] += 1
+                s["memDeltaHistogram"][tasksample.bucket(delta)] += 1
             s["lastRunAt"] = now
         if self.emitting:
             self._emit("end", name, task_id, rss)
@@ -109,16 +80,11 @@ class TaskStats(object):
         with self._lock:
             return dict(self._by_thread)
 
-    def running_by_thread(self):
-        """thread ident -> {name, taskId, startedAt, softTimeLimit, timeLimit} of the task it runs."""
-        with self._lock:
-            return dict(self._by_thread)
-
     def _emit(self, phase, name, task_id, rss):
         if not self.listeners:
             return
         event = {"phase": phase, "name": name, "taskId": str(task_id), "timestamp": time.time(),
-                 "rssBytes": rss if rss is not None else self._rss()}
+                 "rssBytes": rss if rss is not None else tasksample.rss_bytes()}
         for fn in list(self.listeners):
             try:
                 fn(event)
@@ -127,10 +93,11 @@ class TaskStats(object):
 
     def result(self):
         with self._lock:
-            tasks = [dict(s) for s in self._tasks.values()]
+            tasks = [dict(s, memDeltaHistogram=list(s["memDeltaHistogram"])) for s in self._tasks.values()]
         tasks.sort(key=lambda s: s["name"])
         wall_now, perf_now = time.time(), _perf()
         for s in tasks:
             s["totalSeconds"] = round(s["totalSeconds"], 6)
             s["lastRunAt"] = wall_now - (perf_now - s["lastRunAt"])  # kept as perf_counter: no time() per task
-        return {"pool": self.pool, "exact": self.exact, "tasks": tasks}
+        return {"pool": self.pool, "exact": self.exact, "tasks": tasks,
+                "memDeltaBucketBounds": list(tasksample.BUCKETS)}

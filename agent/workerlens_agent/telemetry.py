@@ -319,8 +319,12 @@ def enable_for_worker(worker, metrics_address=None, recorder_on=True):
             _state["connected"] = True
             signals.worker_process_init.connect(_on_process_init, weak=False)
             signals.worker_process_shutdown.connect(_on_process_shutdown, weak=False)
-            signals.task_prerun.connect(_on_prerun, weak=False)
-            signals.task_postrun.connect(_on_postrun, weak=False)
+            from . import celery as wl_celery
+            if wl_celery._state["connected"]:  # the agent's receivers call ours: one receiver per signal
+                wl_celery._also["prerun"], wl_celery._also["postrun"] = _on_prerun, _on_postrun
+            else:
+                signals.task_prerun.connect(_on_prerun, weak=False)
+                signals.task_postrun.connect(_on_postrun, weak=False)
             signals.worker_ready.connect(_on_worker_ready, weak=False)
             signals.worker_shutdown.connect(_on_worker_shutdown, weak=False)
         rec = _new_recorder("main", "MainProcess", None)

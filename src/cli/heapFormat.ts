@@ -1,6 +1,6 @@
 // Text and JSON renderings of a LeakReport for `workerlens heap`.
 import type { LeakReport, LeakSuspect } from '../model/leakReport';
-import type { ProcessResult } from './heapProcesses';
+import type { ProcessResult } from '../cdp/processSampler';
 import { memoryJson, memoryLines, processJson } from './heapMemoryFormat';
 
 export interface ReportContext {

@@ -6,9 +6,9 @@ import { workerLabel } from '../cdp/discovery';
 import { InjectError } from '../cdp/inject';
 import { AttachError, connectWorker, WorkerConnection } from '../cdp/workerConnection';
 import type { LeakReport } from '../model/leakReport';
-import { preforkSummary } from '../model/memoryVerdict';
-import { poolChildren } from './heapPool';
-import { ProcessResult, ProcessSampler, ProcessTarget } from './heapProcesses';
+import { poolChildren } from '../cdp/poolChildren';
+import type { ProcessResult, ProcessTarget } from '../cdp/processSampler';
+import { samplePool } from '../cdp/poolSampler';
 import { CliError } from './command';
 import type { HeapArgs } from './heapArgs';
 
@@ -32,8 +32,6 @@ async function connect(args: HeapArgs, progress: (m: string) => void): Promise<W
   }
 }
 
-function sleep(ms: number): Promise<void> { return new Promise(r => setTimeout(r, ms)); }
-
 export async function runLive(args: HeapArgs, progress: (m: string) => void): Promise<LiveResult> {
   const conn = await connect(args, progress);
   const notes: string[] = [];
@@ -43,23 +41,10 @@ export async function runLive(args: HeapArgs, progress: (m: string) => void): Pr
     const targets: ProcessTarget[] = [{ conn, label: source }];
     // a prefork main runs no task: its pool children (each with its own agent) are sampled with it
     if (python && args.pid !== null && conn.info?.role === 'main') targets.push(...await poolChildren(args.pid, notes));
-    const samplers = targets.map(t => new ProcessSampler(t));
     try {
-      for (let i = 0; i < args.samples; i++) {
-        if (i > 0) await sleep(args.intervalSeconds * 1000);
-        progress(`sample ${i + 1}/${args.samples}…`);
-        await Promise.all(samplers.map((s, k) => s.sample(i).catch(e => {
-          if (k === 0) throw e;  // the pid asked for: its failure is the answer
-          notes.push(`${s.target.label} stopped answering (${(e as Error).message}): left out`);
-          samplers.splice(samplers.indexOf(s), 1);
-        })));
-      }
-      if (python) progress('heap snapshot for retainer paths…');
-      const processes: ProcessResult[] = [];
-      for (const s of samplers) processes.push(await s.finish({ top: args.top, trim: args.trim, paths: true }));
-      notes.push(...processes[0].notes);
-      const summary = preforkSummary(processes.map(p => ({ label: p.label, pid: p.pid ?? 0, role: p.role ?? 'process', verdict: p.verdict })));
-      return { report: processes[0].report, source, notes, processes, summary };
+      const r = await samplePool(targets, { samples: args.samples, intervalMs: args.intervalSeconds * 1000, top: args.top, trim: args.trim, paths: true, progress });
+      notes.push(...r.notes, ...r.processes[0].notes);
+      return { report: r.processes[0].report, source, notes, processes: r.processes, summary: r.summary };
     } finally {
       for (const t of targets.slice(1)) t.conn.dispose();
     }

@@ -1,7 +1,7 @@
 // The memory part of `workerlens heap` output: verdict, where the RSS is (each figure with how it
 // was obtained), growing containers with their paths, and the trim result.
 import type { MemoryBreakdown } from '../protocol/agent';
-import type { ProcessResult } from './heapProcesses';
+import type { ProcessResult } from '../cdp/processSampler';
 import { formatBytes, formatCount } from '../common/format';
 
 export function memoryLines(p: ProcessResult): string[] {

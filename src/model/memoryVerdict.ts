@@ -191,12 +191,22 @@ function largestGrowingPart(first: MemorySample, last: MemorySample): { label: s
 /** A prefork main and its pool children: where the leak is, in one sentence. */
 export interface ProcessVerdict { label: string; pid: number; role: 'main' | 'child' | 'process'; verdict: Verdict }
 
+/** A verdict that says something grows (as opposed to quiet / fragmentation / not enough samples). */
+export function verdictGrows(v: Verdict): boolean {
+  return v.kind === 'container' || v.kind === 'objects' || v.kind === 'native' || v.kind === 'rss';
+}
+
+/** The pool children whose verdict says they grow, in the order given. */
+export function leakingChildren<T extends ProcessVerdict>(procs: readonly T[]): T[] {
+  return procs.filter(p => p.role === 'child' && verdictGrows(p.verdict));
+}
+
 export function preforkSummary(procs: readonly ProcessVerdict[]): string | null {
   const main = procs.find(p => p.role === 'main');
   const children = procs.filter(p => p.role === 'child');
   if (!main || children.length === 0) return null;
-  const growing = (v: Verdict) => v.kind === 'container' || v.kind === 'objects' || v.kind === 'native' || v.kind === 'rss';
-  const leaking = children.filter(c => growing(c.verdict));
+  const growing = verdictGrows;
+  const leaking = leakingChildren(children);
   const mainFlat = !growing(main.verdict);
   if (leaking.length === 0) return `No pool child grows (${children.length} checked)${mainFlat ? '; the main process is flat too' : `; the main process does: ${main.verdict.headline}`}.`;
   const names = leaking.map(c => c.label).join(', ');

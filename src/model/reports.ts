@@ -131,12 +131,13 @@ export function formatReport(e: ReportEntry): string {
   for (const [name, runs] of Object.entries(t.runs)) {
     const h = t.memDelta[name];
     const mean = h && h.count ? Math.round(h.sum / h.count) : 0;
-    out.push(`  ${name}: ${formatCount(runs.succeeded)} succeeded, ${formatCount(runs.failed)} failed; RSS change per run ${signed(mean)} on average`);
+    const all = runs.succeeded + runs.failed;
+    out.push(`  ${name}: ${formatCount(runs.succeeded)} succeeded, ${formatCount(runs.failed)} failed; RSS change per run ${h && h.count ? `${signed(mean)} on average (RSS measured on ${formatCount(h.count)} of ${formatCount(all)} runs)` : 'not measured (RSS is read on a sample of runs)'}`);
   }
   if (t.recent.length) {
     out.push(`  last ${t.recent.length} (RSS change over each run):`);
     for (const x of [...t.recent].reverse()) {
-      out.push(`    ${iso(x.startedAt)}  ${signed(x.memDeltaBytes).padStart(10)}  ${(x.seconds * 1000).toFixed(1).padStart(8)} ms  ${x.state.padEnd(9)} ${x.name} [${x.taskId}]`);
+      out.push(`    ${iso(x.startedAt)}  ${(x.memDeltaBytes === null ? 'not read' : signed(x.memDeltaBytes)).padStart(10)}  ${(x.seconds * 1000).toFixed(1).padStart(8)} ms  ${x.state.padEnd(9)} ${x.name} [${x.taskId}]`);
     }
   }
   out.push('');

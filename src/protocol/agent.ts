@@ -199,6 +199,9 @@ export interface TaskStat {
   /** Runs whose RSS was measured: the agent samples RSS to keep its cost under 0.5 % of the
    * worker's time (absent from older agents: then every run was measured). */
   memSampledRuns?: number;
+  /** Measured runs per bucket of RSS change (upper bounds: GetTaskStatsResult.memDeltaBucketBounds,
+   * the last bucket open-ended); absent from older agents. */
+  memDeltaHistogram?: number[];
   lastRunAt: number;       // unix seconds
 }
 
@@ -207,6 +210,8 @@ export interface GetTaskStatsResult {
   /** false for threads/gevent/eventlet pools: deltas mix concurrent tasks. */
   exact: boolean;
   tasks: TaskStat[];
+  /** Upper bounds (bytes, inclusive) of memDeltaHistogram's buckets. */
+  memDeltaBucketBounds?: number[];
 }
 
 export interface GetResourceCountsResult {

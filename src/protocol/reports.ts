@@ -25,7 +25,8 @@ export interface ReportTask {
   taskId: string;
   startedAt: number;
   seconds: number;
-  memDeltaBytes: number;
+  /** null: RSS was not read for this run (it is sampled, agent tasksample.py). */
+  memDeltaBytes: number | null;
   state: 'succeeded' | 'failed';
 }
 

@@ -17,6 +17,7 @@ import { formatBytes, plural } from '../common/format';
 import type { ProcessEntry } from '../model/workerList';
 import type { AllocationsView } from './allocationsView';
 import type { HeapWorkers } from './heapWorkers';
+import type { PoolView, PoolNode } from './poolView';
 
 export interface CommandDeps {
   extensionUri: vscode.Uri;
@@ -26,6 +27,7 @@ export interface CommandDeps {
   sessions: SessionManager;
   allocations: AllocationsView;
   heapWorkers: HeapWorkers;
+  pool: PoolView;
 }
 
 export function registerCommands(context: vscode.ExtensionContext, deps: CommandDeps): void {
@@ -50,6 +52,16 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     });
     const target = await pickWorker(rows, true, procs);
     if (target) await attachAndShow(deps, target);
+  });
+
+  reg('workerLens.pool.resample', () => deps.pool.resample());
+  reg('workerLens.pool.attachChild', async (n?: PoolNode) => {
+    const pid = n?.kind === 'proc' ? n.p.pid : n?.kind === 'bare' ? n.pid : null;
+    if (pid === null || pid === undefined) return;
+    await workers.refresh();
+    const row = workers.find(pid);
+    if (!row) { void vscode.window.showWarningMessage(`Pool child pid ${pid} is no longer running.`); return; }
+    await attachAndShow(deps, row);
   });
 
   reg('workerLens.detach', (row?: WorkerRow) => {
@@ -118,6 +130,13 @@ async function attachAndShow(deps: CommandDeps, target: WorkerRow): Promise<void
   if (!s) return;
   deps.heap.setSource(s);
   await deps.workers.refresh();
+  if (target.role === 'main' && target.kind !== 'node' && target.children.some(c => c.discovery)) {
+    // children with their own agents: sample them beside the main and name the one that leaks
+    // (the same code as `workerlens heap --pid MAIN`); the view offers to attach that child
+    void vscode.commands.executeCommand('workerLens.pool.focus');
+    void deps.pool.compare(target);
+    return;
+  }
   const kids = target.children.filter(c => !deps.sessions.get(c.pid));
   if (target.role === 'main' && kids.length) {
     // In prefork, tasks run in the children: the main process alone rarely shows the leak.

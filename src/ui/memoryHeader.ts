@@ -89,7 +89,7 @@ export class MemoryHeader {
     this.verdict = memoryVerdict({ samples: this.samples, containers: this.containers, types: this.types, runtime: source.kind === 'node' ? 'node' : 'python', role: source.role ?? null, trim: this.trimResult });
     if (source.role === 'main') {
       // a prefork main runs no task: its flat memory says nothing about the children
-      this.verdict.details.unshift('This is the main process: tasks run in its pool children. Attach a ForkPoolWorker, or run `workerlens heap --pid MAIN`, which samples them all and names the one that leaks.');
+      this.verdict.details.unshift('This is the main process: tasks run in its pool children. The Pool Memory view (or `workerlens heap --pid MAIN`) samples them beside it and names the one that leaks.');
     }
   }
 

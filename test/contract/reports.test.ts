@@ -89,7 +89,7 @@ test('a recycled and a killed pool child each leave a report that `workerlens re
     'a child recycled at max_memory_per_child');
   assert.equal(recycled.ppid, worker.pid);
   assert.match(recycled.exit!.text, /over max_memory_per_child=60000 KiB/);
-  assert.ok(recycled.tasks.recent.some(t => t.name === 'tasks.leak' && t.memDeltaBytes > 1_000_000), 'last tasks with their RSS change');
+  assert.ok(recycled.tasks.recent.some(t => t.name === 'tasks.leak' && (t.memDeltaBytes ?? 0) > 1_000_000), 'last tasks with their RSS change');
 
   const victim = await waitFor(() => reports().find(r => r.role === 'child' && !r.exit && r.pid !== recycled.pid &&
     r.tasks.completed > 0 && r.objects !== null), 'a live child that has run tasks');

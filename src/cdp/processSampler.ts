@@ -1,9 +1,8 @@
-// `workerlens heap --pid/--connect`, per process: sample counts + the memory breakdown (with the
-// untracked walk) N times, then build the leak report, the growing containers and the verdict.
-// A prefork main is sampled together with its pool children (their own agents), so the answer
-// names the child where the leak is.
-import { CdpError } from '../cdp/errors';
-import type { WorkerConnection } from '../cdp/workerConnection';
+// One process's samples, shared by `workerlens heap --pid/--connect` and the UI's Pool Memory view:
+// counts + the memory breakdown (with the untracked walk) N times, then the leak report, the
+// growing containers and the verdict. samplePool (poolSampler.ts) runs several side by side.
+import { CdpError } from './errors';
+import type { WorkerConnection } from './workerConnection';
 import type { MemoryBreakdown, ProcessRole, TrimMemoryResult } from '../protocol/agent';
 import type { HeapSnapshot } from '../model/heapSnapshot';
 import { buildLeakReport, HeapAnalysis, LeakReport } from '../model/leakReport';

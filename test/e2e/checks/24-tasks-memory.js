@@ -1,0 +1,39 @@
+// Issue 12, Tasks view: with the leaking pool child attached (after pool-memory), the Tasks view
+// lists tasks.leak with its RSS change per run and what that rests on ("RSS measured on N of M
+// runs" / "on every run"), expands into the spread of the measured runs (the agent's histogram),
+// and its first row says which part of the process's memory grew meanwhile (process-wide).
+'use strict';
+const { openWorkerLens } = require('./lib');
+
+module.exports = {
+  name: 'tasks-memory',
+  order: 23.5,
+  async run(page, ctx) {
+    if (!ctx.agentWorker) throw new Error('needs the attach-agent check first');
+    await openWorkerLens(page);
+    const folded = [];
+    const toggle = async (title, open) => {
+      const header = page.locator('.pane-header', { hasText: new RegExp(`^${title}`) }).first();
+      const isOpen = (await header.getAttribute('aria-expanded')) === 'true';
+      if (isOpen !== open) { await header.locator('.title').first().click(); folded.push([header]); }  // the title: not an action
+    };
+    try {
+      for (const t of ['Workers', 'Heap', 'Pool Memory']) await toggle(t, false);
+      await toggle('Tasks', true);
+      const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Tasks/ }) }).first();
+      const task = pane.getByRole('treeitem', { name: /^tasks\.leak: [\d,]+ runs · [+−]?[\d.]+ (B|KB|MB)\/run · RSS measured on (every run \([\d,]+\)|[\d,]+ of [\d,]+ runs)$/ }).first();
+      await task.waitFor({ timeout: 60000 });
+      ctx.log(`    ${await task.getAttribute('aria-label')}`);
+      const proc = pane.getByRole('treeitem', { name: /^Process memory since [\d:]+ ?(AM|PM)?: RSS [+−±]?[\d.]+ (B|KB|MB)/ }).first();
+      await proc.waitFor({ timeout: 60000 });  // the second breakdown comes 10 s after the first
+      ctx.log(`    ${await proc.getAttribute('aria-label')}`);
+      await task.locator('.monaco-tl-twistie').click();
+      const bucket = pane.getByRole('treeitem', { name: / per run: [\d,]+ runs? · [<>]?\d+ % of measured$/ }).first();
+      await bucket.waitFor({ timeout: 15000 });
+      ctx.log(`    ${await bucket.getAttribute('aria-label')}`);
+      await ctx.shot('tasks-memory');
+    } finally {
+      for (const [h] of folded.reverse()) await h.locator('.title').first().click().catch(() => { });
+    }
+  },
+};
