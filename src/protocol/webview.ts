@@ -90,6 +90,10 @@ export interface RetainerGraph {
 export interface TimelineWorker {
   id: string;            // stable key, e.g. the pid as a string
   label: string;         // "ForkPoolWorker-1 (4242)"
+  /** When sampling began (the attach), epoch ms: the panel says so. */
+  since?: number;
+  /** Samples before this time are folded to one point per minute (the highest values). */
+  foldedUntil?: number;
 }
 
 /** One measurement; absent values leave a gap. Times are Unix epoch milliseconds. */
