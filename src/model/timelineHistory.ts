@@ -1,15 +1,15 @@
 // Pure: the Memory timeline's history of one attached worker, kept from the attach on whether the
 // panel is open or not. Bounded: the last FINE_MS (6 h) at the rate samples come; older samples are
 // folded into one point per COARSE_MS (1 min) holding the highest value of each measure (a leak's
-// peaks survive; what was folded is said in the panel); at most COARSE_MAX coarse points (7 days).
+// peaks survive; what was folded is said in the panel); at most COARSE_MAX coarse points (5 days).
 import type { TimelineMarker, TimelineSample } from '../protocol/webview';
 
 export const FINE_MS = 6 * 3600_000;
 export const COARSE_MS = 60_000;
-export const COARSE_MAX = 7 * 24 * 60;
+export const COARSE_MAX = 5 * 24 * 60;   // with FINE_MAX under the page's 20,000 per worker
 /** 6 h of 2-s samples, with room for the faster samples of an open panel. */
 export const FINE_MAX = 12_000;
-export const MARKERS_MAX = 5_000;
+export const MARKERS_MAX = 20_000;
 
 const MEASURES = ['rss', 'heapUsed', 'native', 'mallocFree'] as const;
 

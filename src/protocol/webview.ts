@@ -94,6 +94,8 @@ export interface TimelineWorker {
   since?: number;
   /** Samples before this time are folded to one point per minute (the highest values). */
   foldedUntil?: number;
+  /** Older task markers were dropped (the history keeps the last 20,000): the first one kept. */
+  markersSince?: number;
 }
 
 /** One measurement; absent values leave a gap. Times are Unix epoch milliseconds. */

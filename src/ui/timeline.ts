@@ -1,7 +1,7 @@
 // Feeds the Memory timeline: the history of every attached worker from the attach on, kept in
 // src/model/timelineHistory.ts (bounded) whether the panel is open or not, so opening it later shows
-// everything. Cheap when nobody looks: every 2 s only RSS (Python: /proc read by the agent; Node: the
-// Workers view's scan) and V8's heap figure; the Python heap figure and the memory breakdown (each a
+// everything. Cheap when nobody looks: every 2 s only RSS (read from /proc here: nothing runs in
+// the worker for it; Node: the Workers view's scan) and V8's heap figure; the Python heap figure and the memory breakdown (each a
 // gc walk in the worker) come from the Heap view's own polls when it makes them, else at most once
 // per 30 s and ≤ 1 % of the worker's time. While the panel is open every measure is sampled every 2 s.
 // Task boundaries from the agent's Python.taskEvent; the Heap view's baseline as a marker.
@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import type { MemoryBreakdown, TaskEvent } from '../protocol/agent';
 import type { TimelineMarker, TimelineSample, TimelineWorker } from '../protocol/webview';
 import { WorkerHistory, backgroundHeapIntervalMs } from '../model/timelineHistory';
+import { readRssBytes } from '../cdp/procScan';
 import { TimelinePanel } from './panels/timelinePanel';
 import type { Session, SessionManager } from './sessions';
 
@@ -21,7 +22,8 @@ interface Followed {
   /** Next time a background heap + breakdown sample is due, and what the last one cost the worker. */
   nextHeapAt: number;
   heapCostMs: number | null;
-  postedFold?: number;
+  postedFold?: string;
+  lastTaskSampleT: number;
 }
 
 export class TimelineController implements vscode.Disposable {
@@ -60,7 +62,7 @@ export class TimelineController implements vscode.Disposable {
 
   private follow(s: Session): void {
     if (this.followed.has(s.pid)) return;
-    const f: Followed = { history: new WorkerHistory(String(s.pid), Date.now()), busy: false, nextHeapAt: 0, heapCostMs: null };
+    const f: Followed = { history: new WorkerHistory(String(s.pid), Date.now()), busy: false, nextHeapAt: 0, heapCostMs: null, lastTaskSampleT: 0 };
     this.followed.set(s.pid, f);
     if (s.kind === 'python') {
       f.off = s.client.onEvent('Python.taskEvent', (e: TaskEvent) => this.onTask(s, e));
@@ -87,9 +89,13 @@ export class TimelineController implements vscode.Disposable {
     }
     const start = this.openTasks.get(key);
     this.openTasks.delete(key);
-    const sample: TimelineSample = { workerId: String(s.pid), t, rss: e.rssBytes };
     const marker: TimelineMarker = { workerId: String(s.pid), t: start?.t ?? t, endT: t, name: e.name };
-    this.record(s.pid, [sample], [marker]);
+    // A task's end carries its RSS: a sample, at most one per sampling period (10 tasks/s would
+    // otherwise fill the 6-h history in minutes).
+    const f = this.followed.get(s.pid);
+    const sample: TimelineSample[] = f && t - f.lastTaskSampleT >= PERIOD_MS ? [{ workerId: String(s.pid), t, rss: e.rssBytes }] : [];
+    if (f && sample.length) f.lastTaskSampleT = t;
+    this.record(s.pid, sample, [marker]);
   }
 
   private fromBreakdown(s: Session, b: MemoryBreakdown): void {
@@ -119,7 +125,9 @@ export class TimelineController implements vscode.Disposable {
           const now = Date.now();
           const heavy = full || now >= f.nextHeapAt;
           const t0 = Date.now();
-          const [res, heap, mem] = await Promise.all([s.client.python.getResourceCounts({ timeoutMs: 3000 }),
+          // RSS between heavy samples: from /proc on this side, so the worker does nothing for it.
+          const procRss = heavy ? null : await readRssBytes(s.pid);
+          const [res, heap, mem] = await Promise.all([procRss !== null ? { rssBytes: procRss } : s.client.python.getResourceCounts({ timeoutMs: 3000 }),
             heavy ? s.client.runtime.getHeapUsage({ timeoutMs: 3000 }) : undefined,
             heavy ? s.client.python.getMemoryBreakdown({ noArenas: true }, { timeoutMs: 3000 }).catch(() => null) : undefined]);
           if (heavy) {
@@ -134,7 +142,8 @@ export class TimelineController implements vscode.Disposable {
         }
         this.record(s.pid, [sample]);
         // Samples began to be folded (after 6 h): the panel says from when.
-        if (this.open && f.history.foldedUntil !== f.postedFold) { f.postedFold = f.history.foldedUntil; TimelinePanel.update([], [], [this.worker(s)]); }
+        const fold = `${f.history.foldedUntil}|${f.history.droppedMarkers > 0}`;
+        if (this.open && fold !== f.postedFold) { f.postedFold = fold; TimelinePanel.update([], [], [this.worker(s)]); }
       } catch (e) {
         this.log.debug(`timeline sample of ${s.label}: ${(e as Error).message}`);
       } finally {
@@ -145,7 +154,10 @@ export class TimelineController implements vscode.Disposable {
 
   private worker(s: Session): TimelineWorker {
     const h = this.followed.get(s.pid)?.history;
-    return { id: String(s.pid), label: s.label, ...(h ? { since: h.since } : {}), ...(h?.foldedUntil !== undefined ? { foldedUntil: h.foldedUntil } : {}) };
+    return {
+      id: String(s.pid), label: s.label, ...(h ? { since: h.since } : {}), ...(h?.foldedUntil !== undefined ? { foldedUntil: h.foldedUntil } : {}),
+      ...(h?.droppedMarkers && h.markers()[0] ? { markersSince: h.markers()[0].t } : {}),
+    };
   }
 
   dispose(): void {

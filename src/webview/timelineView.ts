@@ -176,7 +176,8 @@ export class TimelineView {
     const since = ws.map(w => w.since).filter((t): t is number => t !== undefined);
     if (!since.length) return '';
     const folded = ws.map(w => w.foldedUntil).filter((t): t is number => t !== undefined);
-    return ` · sampled from the attach on (since ${formatClock(Math.min(...since))})${folded.length ? `; one point per minute, the highest, before ${formatClock(Math.max(...folded))}` : ''}`;
+    const marks = ws.map(w => w.markersSince).filter((t): t is number => t !== undefined);
+    return ` · sampled from the attach on (since ${formatClock(Math.min(...since))})${folded.length ? `; one point per minute, the highest, before ${formatClock(Math.max(...folded))}` : ''}${marks.length ? `; task markers since ${formatClock(Math.max(...marks))}` : ''}`;
   }
 
   private buildLegend(): void {
