@@ -106,7 +106,10 @@ export class WorkersView implements vscode.TreeDataProvider<WorkersNode>, vscode
     const fastest = this.growingChild.has(r.pid);
     // What tells rows apart first (pid, memory, growth); the state is also the icon, role and pool are
     // also in the tooltip: they may be cut at the default sidebar width.
-    item.description = `${r.pid} · ${formatBytes(r.rssBytes)}${grows} · ${STATE_TEXT[r.state]}${role ? ' · ' + role : ''}${pool}`;
+    // A pool child's name is unique in its pool: its memory comes before its pid.
+    item.description = r.kind === 'celery' && r.role !== 'main'
+      ? `${formatBytes(r.rssBytes)}${grows} · ${r.pid} · ${STATE_TEXT[r.state]}`
+      : `${r.pid} · ${formatBytes(r.rssBytes)}${grows} · ${STATE_TEXT[r.state]}${role ? ' · ' + role : ''}${pool}`;
     // The id changes once pool children appear, so the main row opens expanded then.
     item.id = `worker-${r.pid}${r.children.length ? '-pool' : ''}`;
     // The child whose memory grows fastest stands out: in prefork that is where the leak runs.
