@@ -27,7 +27,7 @@ module.exports = {
     const workers = await labelsAtSidebarWidth(page, ctx, 'Workers', 'workers');
     // The attached child's row shows its memory, then its pid, before anything is cut; its visible part includes the memory's unit.
     const attached = workers.rows.find(r => r.text.includes(String(ctx.agentWorker.attached)));
-    if (!attached || !/^ForkPoolWorker-\d+\s*[\d.]+ [KMG]?B · \d+/.test(attached.text)) problems.push(`the attached row does not start with its memory: ${attached && attached.text}`);
+    if (!attached || !/^ForkPoolWorker-\d+\s*[\d.]+ [KMG]?B( ▲[^·]+)? · \d+/.test(attached.text)) problems.push(`the attached row does not start with its memory: ${attached && attached.text}`);
     problems.push(...workers.cut.map(r => `Workers: "${r.text}"`));
     await show('Tasks');
     await until('task rows', async () => (await page.locator('.pane', { hasText: 'Tasks' }).getByRole('treeitem').count()) > 0, 60000);
