@@ -1,9 +1,10 @@
 // Feeds the Memory timeline: the history of every attached worker from the attach on, kept in
 // src/model/timelineHistory.ts (bounded) whether the panel is open or not, so opening it later shows
 // everything. Cheap when nobody looks: every 2 s only RSS (read from /proc here: nothing runs in
-// the worker for it; Node: the Workers view's scan) and V8's heap figure; the Python heap figure and the memory breakdown (each a
-// gc walk in the worker) come from the Heap view's own polls when it makes them, else at most once
-// per 30 s and ≤ 1 % of the worker's time. While the panel is open every measure is sampled every 2 s.
+// the worker for it; Node: the Workers view's scan) and V8's heap figure. A Python worker's heap
+// figure (the gc-tracked objects' size) and the rest of its memory breakdown are one gc walk in the
+// worker: taken from the Heap view's own polls when it makes them, else at most once per 30 s and
+// ≤ 1 % of the worker's time. While the panel is open every measure is sampled every 2 s.
 // Task boundaries from the agent's Python.taskEvent; the Heap view's baseline as a marker.
 import * as vscode from 'vscode';
 import type { MemoryBreakdown, TaskEvent } from '../protocol/agent';
@@ -127,12 +128,13 @@ export class TimelineController implements vscode.Disposable {
           const t0 = Date.now();
           // RSS between heavy samples: from /proc on this side, so the worker does nothing for it.
           const procRss = heavy ? null : await readRssBytes(s.pid);
-          const [res, heap, mem] = await Promise.all([procRss !== null ? { rssBytes: procRss } : s.client.python.getResourceCounts({ timeoutMs: 3000 }),
-            heavy ? s.client.runtime.getHeapUsage({ timeoutMs: 3000 }) : undefined,
+          const [res, mem] = await Promise.all([procRss !== null ? { rssBytes: procRss } : s.client.python.getResourceCounts({ timeoutMs: 3000 }),
             heavy ? s.client.python.getMemoryBreakdown({ noArenas: true }, { timeoutMs: 3000 }).catch(() => null) : undefined]);
+          // The breakdown's gc-tracked size is the heap figure (one walk, the same measure as the Heap view's); an older agent has none.
+          const heap = heavy && !mem ? await s.client.runtime.getHeapUsage({ timeoutMs: 3000 }) : undefined;
           if (heavy) {
-            // The breakdown says what its walk cost; the round trip bounds both walks otherwise.
-            f.heapCostMs = mem?.costMs?.total !== undefined ? mem.costMs.total * 2 : Date.now() - t0;
+            // The breakdown says what its walk cost; the round trip bounds it otherwise.
+            f.heapCostMs = mem?.costMs?.total !== undefined ? mem.costMs.total : Date.now() - t0;
             f.nextHeapAt = Date.now() + backgroundHeapIntervalMs(f.heapCostMs);
           }
           sample = { workerId: String(s.pid), t: Date.now(), rss: res.rssBytes, ...(heap ? { heapUsed: heap.usedSize } : {}), ...breakdownSeries(mem ?? null) };
@@ -172,12 +174,13 @@ export class TimelineController implements vscode.Disposable {
   }
 }
 
-/** The memory breakdown's parts the timeline draws (absent when unavailable, e.g. an older agent). */
-function breakdownSeries(b: MemoryBreakdown | null): Pick<TimelineSample, 'native' | 'mallocFree'> {
+/** The memory breakdown's parts the timeline draws (absent when unavailable, e.g. an older agent); heap used = the gc-tracked objects' size. */
+function breakdownSeries(b: MemoryBreakdown | null): Pick<TimelineSample, 'native' | 'mallocFree' | 'heapUsed'> {
   const get = (k: string) => { const p = b?.parts.find(x => x.key === k); return p && p.bytes !== null ? p.bytes : undefined; };
-  const out: Pick<TimelineSample, 'native' | 'mallocFree'> = {};
-  const native = get('nativeOther'), free = get('mallocFree');
+  const out: Pick<TimelineSample, 'native' | 'mallocFree' | 'heapUsed'> = {};
+  const native = get('nativeOther'), free = get('mallocFree'), tracked = get('pythonTracked');
   if (native !== undefined) out.native = native;
   if (free !== undefined) out.mallocFree = free;
+  if (tracked !== undefined) out.heapUsed = tracked;
   return out;
 }
