@@ -127,7 +127,7 @@ export class TimelineController implements vscode.Disposable {
           const heavy = full || now >= f.nextHeapAt;
           const t0 = Date.now();
           // RSS between heavy samples: from /proc on this side, so the worker does nothing for it.
-          const procRss = heavy ? null : await readRssBytes(s.pid);
+          const procRss = heavy || s.remote ? null : await readRssBytes(s.pid);   // a remote pid is not this machine's
           const [res, mem] = await Promise.all([procRss !== null ? { rssBytes: procRss } : s.client.python.getResourceCounts({ timeoutMs: 3000 }),
             heavy ? s.client.python.getMemoryBreakdown({ noArenas: true }, { timeoutMs: 3000 }).catch(() => null) : undefined]);
           // The breakdown's gc-tracked size is the heap figure (one walk, the same measure as the Heap view's); an older agent has none.

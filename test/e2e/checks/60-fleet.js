@@ -100,7 +100,6 @@ module.exports = {
       const { cut } = await labelsAtSidebarWidth(page, ctx, 'Fleet', 'fleet');
       if (cut.length) throw new Error(`Fleet labels cut at the default sidebar width: ${cut.map(r => r.text).join(' | ')}`);
 
-
       // --- Attach through the tunnel ---
       const node = `leaky@${hosts[0]}`;
       const child = await until('a leaky child that ran tasks.leak', () => busiestRemoteChild(ctx.root, broker, node), 60000, 2000);
