@@ -15,6 +15,7 @@ import { TimelinePanel } from './panels/timelinePanel';
 import type { Session, SessionManager } from './sessions';
 
 const PERIOD_MS = 2000;
+const FLUSH_MS = 500;
 
 interface Followed {
   history: WorkerHistory;
@@ -32,6 +33,9 @@ export class TimelineController implements vscode.Disposable {
   private readonly followed = new Map<number, Followed>();
   private readonly openTasks = new Map<string, TimelineMarker>();
   private readonly subs: vscode.Disposable[] = [];
+  private pendingSamples: TimelineSample[] = [];
+  private pendingMarkers: TimelineMarker[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly sessions: SessionManager, private readonly log: vscode.LogOutputChannel) {
     this.subs.push(
@@ -111,7 +115,15 @@ export class TimelineController implements vscode.Disposable {
     if (!f) return;
     for (const s of samples) f.history.add(s);
     for (const m of markers) f.history.addMarker(m);
-    if (this.open) TimelinePanel.update(samples, markers);
+    if (!this.open) return;
+    // One message to the page per FLUSH_MS, not one per task (several busy workers send hundreds a second).
+    this.pendingSamples.push(...samples);
+    this.pendingMarkers.push(...markers);
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      const [ss, ms] = [this.pendingSamples.splice(0), this.pendingMarkers.splice(0)];
+      if (ss.length || ms.length) TimelinePanel.update(ss.sort((a, b) => a.t - b.t), ms.sort((a, b) => a.t - b.t));
+    }, FLUSH_MS);
   }
 
   private async sample(): Promise<void> {
@@ -164,6 +176,7 @@ export class TimelineController implements vscode.Disposable {
 
   dispose(): void {
     if (this.timer) { clearInterval(this.timer); this.timer = undefined; }
+    if (this.flushTimer) { clearTimeout(this.flushTimer); this.flushTimer = undefined; }
     for (const [pid, f] of this.followed) {
       f.off?.();
       void this.sessions.get(pid)?.client.python.disable({ timeoutMs: 3000 }).catch(() => undefined);
