@@ -16,7 +16,8 @@ module.exports = {
     // Focus the Retainers group, as a user who just looked at the graph has it.
     await tab.click();
     // Explorer: one click on a file opens it as a preview in the active group.
-    await page.keyboard.press('Control+Shift+E');
+    // The Explorer from the activity bar (a key chord would go to the focused webview).
+    await page.locator('.part.activitybar').getByRole('tab', { name: /^Explorer/ }).click();
     const file = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'producer.py' }).first();
     await file.waitFor({ timeout: 30000 });
     await file.click();
@@ -29,6 +30,8 @@ module.exports = {
     await tab.click();
     const frame = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     await until('the graph again', async () => (await frame.locator('svg g.node.root[data-label="leaky_storage"]').count()) > 0, 30000);
+    // Leave the editors as the retainers check did (tasks.py in front): later checks look for one webview.
+    await page.locator('.tabs-container .tab', { hasText: 'tasks.py' }).first().click();
     await openWorkerLens(page);
   },
 };
