@@ -2,7 +2,7 @@
 // single-clicking a file in the Explorer (which opens a preview editor) must not replace it, and
 // its graph is still there when the user comes back to it.
 'use strict';
-const { until, openWorkerLens } = require('./lib');
+const { until, openWorkerLens, panelFrame } = require('./lib');
 
 module.exports = {
   name: 'retainers-pinned',
@@ -28,7 +28,7 @@ module.exports = {
     if (!(await tab.count()) || !(await tab.isVisible())) throw new Error(`the Retainers tab is gone after a single click in the Explorer: ${after.join(' ; ')}`);
     // Back to it: the graph is drawn again (the page reloads; the host re-sends its state).
     await tab.click();
-    const frame = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    const frame = panelFrame(page);
     await until('the graph again', async () => (await frame.locator('svg g.node.root[data-label="leaky_storage"]').count()) > 0, 30000);
     // Leave the editors as the retainers check did (tasks.py in front): later checks look for one webview.
     await page.locator('.tabs-container .tab', { hasText: 'tasks.py' }).first().click();
