@@ -11,6 +11,8 @@ import { messageFor, relatedMessage } from './messages';
 import { FunctionInfo, ModuleFacts, ModuleSymbol, collectModuleFacts } from './moduleFacts';
 import { Finding, QuickFix, Range } from './types';
 import { FunctionWalker, Guard, RawFinding } from './walker';
+import { orderFixesForPool } from './poolFixes';
+import { PoolInfo, poolSentence } from './workerPool';
 
 export interface AnalyzeOptions {
   disabledRules?: Iterable<string>;
@@ -20,6 +22,8 @@ export interface AnalyzeOptions {
   celery?: CeleryConfig;
   /** Django cache keys other modules' functions read / set (cross-module get-then-set locks). */
   cacheMethods?: CacheSummaries;
+  /** The workspace's Celery pool: orders the fixes of task code (cross-process fixes first under prefork). */
+  pool?: PoolInfo;
 }
 
 export interface ModuleResult {
@@ -186,9 +190,12 @@ export class ModuleAnalyzer {
         rule: f.rule, message: messageFor(f, ctx), range: f.write, state: f.state.display, functionName: fn,
         related: [{ range: f.read, message: relatedMessage(f) }],
       } as Finding;
+      const pool = ctx.kind === 'celery' ? opts.pool : undefined;
+      if (pool) finding.pool = poolSentence(pool);
       // Fixes are built when first asked for (code action, CLI JSON): most findings are never fixed.
       let fixes: QuickFix[] | undefined;
-      Object.defineProperty(finding, 'fixes', { enumerable: true, get: () => (fixes ??= buildFixes(f, src, facts, guards, className)) });
+      const build = () => { const b = buildFixes(f, src, facts, guards, className); return pool ? orderFixesForPool(b, f, src, facts, pool) : b; };
+      Object.defineProperty(finding, 'fixes', { enumerable: true, get: () => (fixes ??= build()) });
       findings.push(finding);
     }
     findings.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);

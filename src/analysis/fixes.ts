@@ -80,6 +80,8 @@ function managerLockFix(f: RawFinding, src: SourceLines, facts: ModuleFacts): Qu
   };
 }
 
+const SHARED_REWRITES = new Set(['WL104', 'WL105', 'WL106', 'WL107', 'WL108', 'WL109']);
+
 export function buildFixes(f: RawFinding, src: SourceLines, facts: ModuleFacts, guards: Guard[], className: string | undefined): QuickFix[] {
   const fixes: QuickFix[] = [];
   if (f.rewrite) {
@@ -89,23 +91,24 @@ export function buildFixes(f: RawFinding, src: SourceLines, facts: ModuleFacts, 
       edits.unshift({ range: { start: { line, character: 0 }, end: { line, character: 0 } }, newText: `from django.db.models import F${src.eol}` });
     }
     edits.unshift(...importEdits(src, facts, f.imports ?? []));
-    fixes.push({ title: f.rewrite.title, edits, preferred: true });
+    // Redis INCRBY/SET NX, Django F()/cache.add/get_or_create reach every process; setdefault does not need to.
+    fixes.push({ title: f.rewrite.title, edits, preferred: true, ...(SHARED_REWRITES.has(f.rule) ? { scope: 'shared' as const } : {}) });
   }
   for (const m of f.moreFixes ?? []) fixes.push({ title: m.title, edits: m.edits });
   if (f.rule === 'WL109') {
     const fix = managerLockFix(f, src, facts);
-    if (fix) fixes.push({ ...fix, preferred: !fixes.length });
+    if (fix) fixes.push({ ...fix, preferred: !fixes.length, scope: 'shared' });
   }
   if (f.wrap && (f.rule === 'WL101' || f.rule === 'WL102')) {
     const guard = guards.find(g => g.root === f.state.root && (!g.className || g.className === className) && g.async === f.inAsync && !g.lock.includes('('));
     if (guard) {
-      fixes.push({ title: `Wrap in \`${f.inAsync ? 'async with' : 'with'} ${guard.lock}:\` (the lock already guarding ${f.state.display})`, edits: [wrapEdit(src, f.wrap, guard.lock, f.inAsync)], preferred: !fixes.length });
+      fixes.push({ title: `Wrap in \`${f.inAsync ? 'async with' : 'with'} ${guard.lock}:\` (the lock already guarding ${f.state.display})`, edits: [wrapEdit(src, f.wrap, guard.lock, f.inAsync)], preferred: !fixes.length, scope: 'process' });
     } else if (!f.state.root.startsWith('self.') && !f.state.root.startsWith('nonlocal:')) {
       const name = lockNameFor(f, facts);
       const mod = f.inAsync ? 'asyncio' : 'threading';
       fixes.push({
         title: `Wrap in \`${f.inAsync ? 'async with' : 'with'} ${name}:\` (new module-level ${mod}.Lock)`,
-        edits: [...newLockEdits(src, facts, f, name, f.inAsync), wrapEdit(src, f.wrap, name, f.inAsync)], preferred: !fixes.length,
+        edits: [...newLockEdits(src, facts, f, name, f.inAsync), wrapEdit(src, f.wrap, name, f.inAsync)], preferred: !fixes.length, scope: 'process',
       });
     }
   }

@@ -11,6 +11,7 @@ import { isExcluded } from './exclude';
 import { PythonParser } from './python';
 import { decodePython } from './source';
 import { Finding, Range } from './types';
+import { PoolHit, PoolInfo, PoolSetting, decidePool, poolHitsInPython } from './workerPool';
 
 export interface FileResult {
   path: string;
@@ -130,6 +131,17 @@ export interface LintOptions {
   celery?: CeleryConfig;
   /** Filled with the Django-cache summaries of the files' functions (idem). */
   cacheMethods?: CacheSummaries;
+  /**
+   * Where the workspace names its Celery pool, from files other than Python (launch configs,
+   * Procfile…); the Python files' `worker_pool` settings are added to it. Given: fixes of task
+   * code are ordered by the pool decided from it and `poolSetting`.
+   */
+  poolHits?: PoolHit[];
+  poolSetting?: PoolSetting;
+  /** How a file is named in messages (workspace-relative); its base name by default. */
+  displayName?: (file: string) => string;
+  /** Filled with the pool decided (when poolHits was given). */
+  poolFound?: { info?: PoolInfo };
 }
 
 /** Reads and decodes a Python file as CPython would (BOM, PEP 263 cookie), plus UTF-16 with a BOM. */
@@ -162,8 +174,11 @@ export async function lintFiles(files: string[], opts: LintOptions = {}, texts =
         texts.set(file, text);
       }
       celery = mergeConfig(celery, celeryConfigOf(text, path.basename(file)));
+      if (opts.poolHits) opts.poolHits.push(...poolHitsInPython(text, opts.displayName?.(file) ?? path.basename(file)));
     }
     if (opts.celery) Object.assign(opts.celery, celery);
+    const pool = opts.poolHits ? decidePool(opts.poolHits, opts.poolSetting) : undefined;
+    if (opts.poolFound) opts.poolFound.info = pool;
     // Functions that read or set Django cache keys, for callers in other modules (few files: a text test first).
     const cacheMethods: CacheSummaries = new Map();
     for (const file of files) {
@@ -191,7 +206,7 @@ export async function lintFiles(files: string[], opts: LintOptions = {}, texts =
       let tree;
       try {
         tree = parser.parse(text);
-        const r = new ModuleAnalyzer().analyze(tree, text, { disabledRules: opts.disabledRules ?? [], extraEntries: extra, celery, cacheMethods });
+        const r = new ModuleAnalyzer().analyze(tree, text, { disabledRules: opts.disabledRules ?? [], extraEntries: extra, celery, cacheMethods, ...(pool ? { pool } : {}) });
         results.set(file, {
           path: file, findings: r.findings, parsed: true, syntaxErrors: r.hasSyntaxErrors,
           ...(r.syntaxError ? { syntaxError: r.syntaxError } : {}), ...(note ? { decoded: note } : {}),

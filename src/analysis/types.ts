@@ -21,6 +21,11 @@ export interface QuickFix {
   edits: TextEdit[];
   /** The fix VS Code applies with Ctrl+. Enter (at most one per finding). */
   preferred?: boolean;
+  /**
+   * Who the fix excludes: 'process' = threads/coroutines of one process (threading/asyncio lock);
+   * 'shared' = every process (Redis, the database, a manager lock). Orders fixes by the pool.
+   */
+  scope?: 'process' | 'shared';
 }
 
 export interface Finding {
@@ -35,4 +40,6 @@ export interface Finding {
   /** Qualified name of the function holding the write, e.g. `count_order`, `Cache.put`. */
   functionName: string;
   fixes: QuickFix[];
+  /** For task code: the workspace's Celery pool and where it was read (hover), when known. */
+  pool?: string;
 }

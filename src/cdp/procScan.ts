@@ -39,6 +39,16 @@ export async function readProcess(pid: number): Promise<ProcessEntry | null> {
   }
 }
 
+/** Resident memory of a process from /proc/PID/statm (no request to the process: costs it nothing); null when unreadable. */
+export async function readRssBytes(pid: number): Promise<number | null> {
+  try {
+    const pages = Number((await fs.readFile(`/proc/${pid}/statm`, 'utf8')).split(' ')[1]);
+    return Number.isFinite(pages) ? pages * PAGE_SIZE : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function scanProcesses(): Promise<ProcessEntry[]> {
   const names = await fs.readdir('/proc');
   const pids = names.filter(n => /^\d+$/.test(n)).map(Number);

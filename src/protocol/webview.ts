@@ -90,6 +90,12 @@ export interface RetainerGraph {
 export interface TimelineWorker {
   id: string;            // stable key, e.g. the pid as a string
   label: string;         // "ForkPoolWorker-1 (4242)"
+  /** When sampling began (the attach), epoch ms: the panel says so. */
+  since?: number;
+  /** Samples before this time are folded to one point per minute (the highest values). */
+  foldedUntil?: number;
+  /** Older task markers were dropped (the history keeps the last 20,000): the first one kept. */
+  markersSince?: number;
 }
 
 /** One measurement; absent values leave a gap. Times are Unix epoch milliseconds. */

@@ -53,11 +53,14 @@ export function hoverAt(findings: Finding[], p: Position): Hover | null {
   const hits = findings.filter(f => contains(f.range, p));
   if (!hits.length) return null;
   const rules = [...new Set(hits.map(f => f.rule))];
+  // The pool the quick fixes were ordered for, and where it was read (task code only).
+  const pool = hits.find(f => f.pool)?.pool;
   return {
     range: hits[0].range,
     contents: {
       kind: MarkupKind.Markdown,
-      value: rules.map(id => `**Worker Lens ${id}: ${RULES[id].title}**\n\n${RULES[id].description}\n\n${docsBase ? `[Why, and how to fix it](${ruleHelpUri(id, docsBase)})` : `Why, and how to fix it: ${ruleHelpUri(id)} in the Worker Lens folder`}`).join('\n\n---\n\n'),
+      value: rules.map(id => `**Worker Lens ${id}: ${RULES[id].title}**\n\n${RULES[id].description}\n\n${docsBase ? `[Why, and how to fix it](${ruleHelpUri(id, docsBase)})` : `Why, and how to fix it: ${ruleHelpUri(id)} in the Worker Lens folder`}`).join('\n\n---\n\n')
+        + (pool ? `\n\n---\n\n${pool} Quick fixes are ordered for it.` : ''),
     },
   };
 }

@@ -13,6 +13,8 @@ import { Entry, listPythonFiles, lintFiles } from '../analysis/project';
 import { PythonParser } from '../analysis/python';
 import { RULE_IDS } from '../analysis/rules';
 import { Finding, Range } from '../analysis/types';
+import { PoolHit, PoolInfo, PoolSetting, decidePool, poolFileKind, sanitizePoolSetting } from '../analysis/workerPool';
+import { workspacePoolHits } from './pool';
 import { codeActions, hoverAt, setDocsBase, syntaxNotice, toDiagnostic } from './convert';
 import { AnalyzedDocument } from './document';
 
@@ -37,6 +39,12 @@ function sanitize(raw: unknown): RaceSettings {
   };
 }
 
+/** `file` relative to the workspace folder holding it (for messages), else as given. */
+function relativeName(folders: string[], file: string): string {
+  const f = folders.find(d => file.startsWith(d + path.sep));
+  return f ? path.relative(f, file).split(path.sep).join('/') : file;
+}
+
 function uriToPath(uri: string): string | undefined {
   try { return uri.startsWith('file:') ? fileURLToPath(uri) : undefined; } catch { return undefined; }
 }
@@ -57,6 +65,11 @@ export function startServer(connection: Connection): void {
   let celery: CeleryConfig = {};
   /** Django-cache summaries of the workspace's functions (cross-module get-then-set locks). */
   let cacheMethods: CacheSummaries = new Map();
+  /** The workspace's Celery pool as the last scan decided it (orders quick fixes), and the setting. */
+  let pool: PoolInfo | undefined;
+  let poolSetting: PoolSetting = 'auto';
+  /** Where the last scan found pools named (the setting is applied to these when it changes). */
+  let poolHits: PoolHit[] = [];
   /** Files with a syntax error: where (one information diagnostic each). */
   const syntax = new Map<string, Range>();
 
@@ -85,7 +98,7 @@ export function startServer(connection: Connection): void {
     try {
       const p = await parser();
       if (docs.get(uri) !== d || d.version !== version) return;   // closed or changed meanwhile
-      const r = d.analyze(p, { disabledRules: settings.disabledRules, extraEntries: (file && entries.get(file)) || [], celery, cacheMethods });
+      const r = d.analyze(p, { disabledRules: settings.disabledRules, extraEntries: (file && entries.get(file)) || [], celery, cacheMethods, ...(pool ? { pool } : {}) });
       if (r.syntaxError) syntax.set(uri, r.syntaxError); else syntax.delete(uri);
       publish(uri, r.findings, version);
     } catch (e) {
@@ -104,10 +117,15 @@ export function startServer(connection: Connection): void {
 
   async function pullSettings(fromNotification?: unknown): Promise<void> {
     if (canPullConfig) {
-      try { settings = sanitize(await connection.workspace.getConfiguration('workerLens.races')); return; } catch { /* keep the old ones */ }
+      try {
+        settings = sanitize(await connection.workspace.getConfiguration('workerLens.races'));
+        poolSetting = sanitizePoolSetting(await connection.workspace.getConfiguration('workerLens.celery.pool'));
+        return;
+      } catch { /* keep the old ones */ }
     }
-    const pushed = (fromNotification as { workerLens?: { races?: unknown } } | undefined)?.workerLens?.races;
-    if (pushed) settings = sanitize(pushed);
+    const pushed = (fromNotification as { workerLens?: { races?: unknown; celery?: { pool?: unknown } } } | undefined)?.workerLens;
+    if (pushed?.races) settings = sanitize(pushed.races);
+    if (pushed?.celery) poolSetting = sanitizePoolSetting(pushed.celery.pool);
   }
 
   async function scanWorkspace(): Promise<void> {
@@ -125,12 +143,19 @@ export function startServer(connection: Connection): void {
       const files = listPythonFiles(folders, { exclude: settings.exclude });
       const found: CeleryConfig = {};
       const summaries: CacheSummaries = new Map();
+      const poolFound: { info?: PoolInfo } = {};
+      const hits = workspacePoolHits(folders);
       const results = await lintFiles(files, {
         disabledRules: settings.disabledRules, signal: ac.signal, yieldEvery: 10, celery: found, cacheMethods: summaries,
+        poolHits: hits, poolSetting, poolFound, displayName: f => relativeName(folders, f),
         onProgress: (done, total) => progress?.report(Math.floor((done * 100) / Math.max(total, 1)), `${done}/${total} files`),
       });
       if (ac.signal.aborted) return;
-      const celeryChanged = JSON.stringify(found) !== JSON.stringify(celery) || JSON.stringify([...summaries]) !== JSON.stringify([...cacheMethods]);
+      const celeryChanged = JSON.stringify(found) !== JSON.stringify(celery) || JSON.stringify([...summaries]) !== JSON.stringify([...cacheMethods])
+        || JSON.stringify(poolFound.info) !== JSON.stringify(pool);
+      if (poolFound.info && JSON.stringify(poolFound.info) !== JSON.stringify(pool)) log(`Celery pool: ${poolFound.info.pool}, from ${poolFound.info.source}`);
+      pool = poolFound.info;
+      poolHits = hits;
       celery = found;
       cacheMethods = summaries;
       let n = 0;
@@ -223,12 +248,15 @@ export function startServer(connection: Connection): void {
 
   connection.onDidChangeConfiguration(async change => {
     await pullSettings(change.settings);
+    if (pool) pool = decidePool(poolHits, poolSetting);   // the setting applies now; the rescan below re-reads the files
     for (const uri of docs.keys()) void analyze(uri);
     void scanWorkspace();
   });
 
   connection.onDidChangeWatchedFiles(p => {
     const changed: string[] = [];
+    // A launch config, Procfile, compose file or unit changed: the pool may have (a rescan decides it again).
+    if (p.changes.some(c => { const f = uriToPath(c.uri); return !!f && !f.endsWith('.py') && !!poolFileKind(f); })) { void scanWorkspace(); return; }
     for (const c of p.changes) {
       const path = uriToPath(c.uri);
       if (!path || !path.endsWith('.py') || docs.has(c.uri)) continue;

@@ -284,10 +284,13 @@ function processItem(w: FleetWorker, p: FleetProcess, attached: boolean): vscode
   const name = p.role === 'main' ? 'main' : p.processName ?? 'child';
   const item = new vscode.TreeItem(name, vscode.TreeItemCollapsibleState.None);
   item.id = `proc:${w.node}:${p.pid}`;
-  const parts = [`pid ${p.pid}`, p.rssBytes === null ? 'RSS ?' : formatBytes(p.rssBytes)];
+  // Memory and its growth first: that is what tells a pool's children apart, and the rest may be
+  // cut at the default sidebar width (the pid is in the tooltip too).
+  const parts = [p.rssBytes === null ? 'RSS ?' : formatBytes(p.rssBytes)];
   if (p.rssBytes !== null && p.rssFirstBytes !== null) parts.push(signed(p.rssBytes - p.rssFirstBytes));
   const trend = sparkline(p.trend);
   if (trend) parts.push(trend);
+  parts.push(`pid ${p.pid}`);
   if (p.breakdown?.length) parts.push(p.breakdown.filter(b => b.bytes !== null).slice(0, 2).map(b => `${b.key} ${formatBytes(b.bytes as number)}`).join(', '));
   if (p.error) parts.push(p.error);
   if (attached) parts.unshift('attached');

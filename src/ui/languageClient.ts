@@ -15,9 +15,11 @@ export async function startLanguageClient(context: vscode.ExtensionContext, log:
     debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
   };
   const watcher = vscode.workspace.createFileSystemWatcher('**/*.py');
+  // Files that name the Celery pool (quick fixes are ordered by it): the server re-reads them on change.
+  const poolWatcher = vscode.workspace.createFileSystemWatcher('**/{.vscode/launch.json,.vscode/tasks.json,Procfile*,docker-compose*.yml,docker-compose*.yaml,compose*.yml,compose*.yaml,*.service}');
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: 'file', language: 'python' }, { scheme: 'untitled', language: 'python' }],
-    synchronize: { configurationSection: 'workerLens', fileEvents: watcher },
+    synchronize: { configurationSection: 'workerLens', fileEvents: [watcher, poolWatcher] },
     // Rule links open the README shipped with the extension (its "Race-risk rules" section).
     initializationOptions: { races: raceSettings(), docsUri: vscode.Uri.joinPath(context.extensionUri, 'README.md').toString() },
     outputChannel: log,
@@ -29,11 +31,13 @@ export async function startLanguageClient(context: vscode.ExtensionContext, log:
     await client.start();
   } catch (e) {
     watcher.dispose();
+    poolWatcher.dispose();
     throw new Error(`the Worker Lens language server (${module}) did not start: ${e instanceof Error ? e.message : String(e)}`);
   }
   log.info(`race analysis server started (${module})`);
   return new vscode.Disposable(() => {
     watcher.dispose();
+    poolWatcher.dispose();
     client.stop().catch(e => log.warn(`stopping the race analysis server: ${String(e)}`));
   });
 }

@@ -2,7 +2,7 @@
 // too): a running agent, one injected (with progress and cancel), or a Node inspector. Sessions
 // tell the views when a worker goes away, and the Workers view's rescans tell us when a pool child was replaced.
 import * as vscode from 'vscode';
-import type { DiscoveryFile, ProcessInfo } from '../protocol/agent';
+import type { DiscoveryFile, MemoryBreakdown, ProcessInfo } from '../protocol/agent';
 import type { CdpClient } from '../cdp/client';
 import { InjectError } from '../cdp/inject';
 import { connectWorker, NodeCounter } from '../cdp/workerConnection';
@@ -39,6 +39,9 @@ export class SessionManager implements vscode.Disposable {
   readonly onDidAttach = this.onAttachedEmitter.event;
   /** reason null = the user detached; else why the worker went away. */
   readonly onDidDetach = this.onDetachedEmitter.event;
+  private readonly onMeasuredEmitter = new vscode.EventEmitter<{ session: Session; breakdown: MemoryBreakdown }>();
+  /** A memory breakdown some view asked for (the timeline keeps it as a sample instead of asking again). */
+  readonly onDidMeasureMemory = this.onMeasuredEmitter.event;
 
   /** Node sessions' heap worker threads (their Heap view counts are parsed there, never on the host). */
   private readonly countWorkers = new Map<number, HeapWorkerClient>();
@@ -93,7 +96,11 @@ export class SessionManager implements vscode.Disposable {
       getObjectCounts: async (s: AbortSignal) => (await conn.heapCounts({ signal: s })).result,
       streamSnapshot: (s, onChunk, onProgress) => conn.streamSnapshot({ signal: s, onChunk, onProgress }),
       role: conn.info?.role ?? conn.discovery?.role ?? null,
-      getMemoryBreakdown: (s: AbortSignal, untracked: boolean) => conn.memoryBreakdown({ signal: s, untracked }),
+      getMemoryBreakdown: async (s: AbortSignal, untracked: boolean) => {
+        const b = await conn.memoryBreakdown({ signal: s, untracked });
+        if (this.sessions.get(row.pid) === session) this.onMeasuredEmitter.fire({ session, breakdown: b });
+        return b;
+      },
       trimMemory: conn.kind === 'python' ? () => conn.client.python.trimMemory({ timeoutMs: 60_000 }) : undefined,
     };
     this.sessions.set(row.pid, session);
@@ -186,6 +193,7 @@ export class SessionManager implements vscode.Disposable {
     for (const pid of new Set([...this.countWorkers.keys(), ...this.closers.keys()])) this.endCounts(pid);
     this.onAttachedEmitter.dispose();
     this.onDetachedEmitter.dispose();
+    this.onMeasuredEmitter.dispose();
   }
 }
 

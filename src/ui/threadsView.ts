@@ -147,10 +147,12 @@ export class ThreadsView implements vscode.TreeDataProvider<Node>, vscode.Dispos
       }
       case 'thread': {
         const t = n.t;
-        const item = new vscode.TreeItem(threadTitle(t), n.inDeadlock ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+        // The name alone as the label (`ThreadPoolExecutor-0_1 (tid 21513)` was cut at the default sidebar width); the tid ends the description and is in the tooltip.
+        const item = new vscode.TreeItem(t.name, n.inDeadlock ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `thread-${n.p.pid}-${t.threadId}${n.inDeadlock ? '-d' : ''}`;
         const parts = [stateLabel(t)];
         if (t.task) parts.push(`${t.task.name} ${t.task.runningSeconds.toFixed(0)} s${t.task.pastSoftLimit ? ' — past soft limit' : ''}`);
+        if (t.nativeId) parts.push(`tid ${t.nativeId}`);
         item.description = parts.join(' · ');
         const icon = n.inDeadlock ? ['error', 'errorForeground'] : t.task?.pastSoftLimit ? ['warning', 'list.warningForeground']
           : ({ running: ['play'], waiting: ['lock'], sleeping: ['watch'], io: ['plug'], idle: ['circle-outline'], agent: ['eye'] } as Record<string, string[]>)[t.state ?? ''] ?? ['question'];

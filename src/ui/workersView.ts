@@ -104,14 +104,19 @@ export class WorkersView implements vscode.TreeDataProvider<WorkersNode>, vscode
     const trend = this.history.trend(r.pid);
     const grows = isMaterial(trend, r.rssBytes) ? ` ▲${formatBytes(trend!.growth)}/${Math.max(1, Math.round(trend!.spanMs / 60_000))}m` : '';
     const fastest = this.growingChild.has(r.pid);
-    item.description = `${r.pid}${role ? ' · ' + role : ''}${pool} · ${STATE_TEXT[r.state]} · ${formatBytes(r.rssBytes)}${grows}`;
+    // What tells rows apart first (pid, memory, growth); the state is also the icon, role and pool are
+    // also in the tooltip: they may be cut at the default sidebar width.
+    // A pool child's name is unique in its pool: its memory comes before its pid.
+    item.description = r.kind === 'celery' && r.role !== 'main'
+      ? `${formatBytes(r.rssBytes)}${grows} · ${r.pid} · ${STATE_TEXT[r.state]}`
+      : `${r.pid} · ${formatBytes(r.rssBytes)}${grows} · ${STATE_TEXT[r.state]}${role ? ' · ' + role : ''}${pool}`;
     // The id changes once pool children appear, so the main row opens expanded then.
     item.id = `worker-${r.pid}${r.children.length ? '-pool' : ''}`;
     // The child whose memory grows fastest stands out: in prefork that is where the leak runs.
     item.iconPath = fastest ? new vscode.ThemeIcon('arrow-circle-up', new vscode.ThemeColor('charts.red')) : new vscode.ThemeIcon(STATE_ICON[r.state]);
     item.contextValue = `worker.${r.kind}.${r.state}${r.children.length ? '.main' : ''}`;
     item.tooltip = new vscode.MarkdownString(
-      `**${title}** — pid ${r.pid} (parent ${r.ppid})\n\n` +
+      `**${title}** — pid ${r.pid} (parent ${r.ppid})${r.kind === 'celery' ? ` · ${r.role === 'main' ? 'main process' : 'pool child'}${r.pool ? ` · pool ${r.pool}` : ''}` : ''}\n\n` +
       `${fastest ? '**Grows fastest of its pool: attach this one.**\n\n' : ''}state: ${STATE_TEXT[r.state]}${r.discovery ? ` · agent on 127.0.0.1:${r.discovery.port}` : ''}\n\n` +
       (r.note ? `listed because: ${r.note}${r.state === 'activatable' ? ' · Attach opens its inspector with SIGUSR1, as VS Code\'s debugger does' : ''}\n\n` : '') +
       `memory (RSS): ${formatBytes(r.rssBytes)}${trend ? `, ${trend.growth >= 0 ? '+' : '−'}${formatBytes(Math.abs(trend.growth))} over the last ${Math.max(1, Math.round(trend.spanMs / 1000))} s (seen by this view)` : ''}\n\n\`${r.commandLine.slice(0, 300)}\``);

@@ -170,12 +170,23 @@ export class TimelineView {
 
   private legendMetrics = '';
 
+  /** From when the host has sampled (the attach, whether the panel was open or not), and what it folded. */
+  private sinceText(): string {
+    const ws = [...this.store.series.values()].map(s => s.worker);
+    const since = ws.map(w => w.since).filter((t): t is number => t !== undefined);
+    if (!since.length) return '';
+    const folded = ws.map(w => w.foldedUntil).filter((t): t is number => t !== undefined);
+    const marks = ws.map(w => w.markersSince).filter((t): t is number => t !== undefined);
+    return ` · sampled from the attach on (since ${formatClock(Math.min(...since))})${folded.length ? `; one point per minute, the highest, before ${formatClock(Math.max(...folded))}` : ''}${marks.length ? `; task markers since ${formatClock(Math.max(...marks))}` : ''}`;
+  }
+
   private buildLegend(): void {
     this.legend.replaceChildren();
     for (const s of this.store.series.values()) {
       const id = s.worker.id;
       const b = h('button', { type: 'button', class: `legend-item c${this.color(id)}`, 'data-worker': id, 'aria-pressed': String(!this.state.hiddenWorkers.includes(id)) },
         h('span', { class: 'swatch', 'aria-hidden': 'true' }), s.worker.label);
+      if (s.worker.since !== undefined) b.title = `${s.worker.label}: sampled since ${formatClock(s.worker.since)} (attached)`;
       b.addEventListener('click', () => this.toggleIn(this.state.hiddenWorkers, id, b));
       this.legend.append(b);
     }
@@ -242,7 +253,7 @@ export class TimelineView {
     this.markersDirty = false;
     this.dirty.clear();
     const dropped = this.store.dropped ? ` · ${plural(this.store.dropped, 'old sample')} dropped` : '';
-    this.summary.textContent = `${plural(this.store.series.size, 'worker')} · ${plural(samples, 'sample')} · ${plural(this.store.markers.length, 'task marker')} · ${formatClock(t0)}–${formatClock(t1)}${dropped}`;
+    this.summary.textContent = `${plural(this.store.series.size, 'worker')} · ${plural(samples, 'sample')} · ${plural(this.store.markers.length, 'task marker')} · ${formatClock(t0)}–${formatClock(t1)}${dropped}${this.sinceText()}`;
     if (this.cursorT !== undefined) this.setCursor(this.cursorT);
   }
 
@@ -309,6 +320,7 @@ export class TimelineView {
         .attr('data-metric', m)
         .attr('data-count', d => d.s[m].filter(v => v !== undefined).length)
         .attr('data-last', d => lastDefined(d.s[m]) ?? null)
+        .attr('data-first-t', d => { const i = d.s[m].findIndex(v => v !== undefined); return i >= 0 ? d.s.t[i] : null; })
         .attr('display', d => (hidden.has(d.s.worker.id) || this.state.hiddenMetrics.includes(m) ? 'none' : null))
         .attr('d', d => gen(decimate(d.s.t, d.s[m], t0, t1, px)) ?? '');
     }

@@ -9,7 +9,7 @@
 //      (each exports { name, order, run(page, ctx) }), screenshots into test-results/screenshots;
 //   3. prints "N passed, N failed", stops every process it started, exits non-zero on any failure.
 // Env: CODE_SERVER, NODE24_BIN (else from scripts/setup.sh), CHROMIUM, WL_E2E_ONLY=integration|ui,
-//      WL_E2E_CHECKS=name,name  KEEP_TMP=1  VERBOSE=1
+//      WL_E2E_CHECKS=name,name  WL_INTEGRATION_GREP=suite-title (mocha --grep)  KEEP_TMP=1  VERBOSE=1
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -124,6 +124,7 @@ async function uiPhase(browser, ctx) {
     // Env given to code-server reaches the extension host: integration suites read it.
     await stack.startCodeServer({ ...tools, tmp, port: ctx.port, extensionsDir, env: {
       WORKERLENS_E2E: '1', WORKERLENS_E2E_BROKER: redis.url, WORKERLENS_E2E_WORKSPACE: ctx.workspace,
+      ...(process.env.WL_INTEGRATION_GREP ? { WL_INTEGRATION_GREP: process.env.WL_INTEGRATION_GREP } : {}),
     } });
     log(`code-server on 127.0.0.1:${ctx.port}, redis ${redis.url}, tmp ${tmp}`);
     browser = await chromium.launch({

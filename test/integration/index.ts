@@ -12,7 +12,9 @@ function testFiles(dir: string): string[] {
 }
 
 export function run(): Promise<void> {
-  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 120000, reporter: 'spec' });
+  // WL_INTEGRATION_GREP (from test/e2e/run.js): only the suites/tests whose title matches, for narrow runs.
+  const grep = process.env.WL_INTEGRATION_GREP;
+  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 120000, reporter: 'spec', ...(grep ? { grep } : {}) });
   for (const f of testFiles(__dirname).sort()) mocha.addFile(f);
   return new Promise((resolve, reject) => {
     const runner = mocha.run(failures => {

@@ -63,6 +63,26 @@ suite('race squiggles', () => {
     assert.equal(c.relatedInformation?.[0].location.range.start.line, lineOf('if sku not in _price_cache'));
   });
 
+  test("prefork (the workspace's Procfile): the first quick fix keeps the counter in Redis; the hover names the pool", async () => {
+    const counter = lineOf('processed_count += 1');
+    const d = await waitFor('WL101', () => wl('WL101', counter));
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, d.range);
+    const titles = actions.map(a => a.title);
+    assert.match(titles[0], /^Keep `processed_count` in Redis: `_redis\.incr\("processed_count"\)`/, titles.join(' | '));
+    assert.equal(actions[0].isPreferred, true);
+    const lock = titles.findIndex(t => t.includes('threading.Lock'));
+    assert.ok(lock > 0 && /prefork processes do not share it/.test(titles[lock]), `the lock after the Redis fix, with its caveat: ${titles.join(' | ')}`);
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(counter, 6));
+    const text = hovers.flatMap(h => h.contents.map(c => (typeof c === 'string' ? c : (c as vscode.MarkdownString).value))).join('\n');
+    assert.match(text, /Pool: \*\*prefork\*\*, from Procfile line 1 \(`--pool prefork`\)/, text);
+    assert.ok(await vscode.workspace.applyEdit(actions[0].edit!));
+    assert.match(doc.getText(), /^ {4}processed_count = _redis\.incr\("processed_count"\)$/m);
+    await waitFor('WL101 gone after the Redis fix', () => (vscode.languages.getDiagnostics(uri).some(x => codeOf(x) === 'WL101') ? undefined : true));
+    await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    await waitFor('WL101 back after revert', () => wl('WL101', lineOf('processed_count += 1')));
+  });
+
   test('the quick fix wraps the counter in a new lock and the squiggle goes away', async () => {
     const counter = lineOf('processed_count += 1');
     const d = await waitFor('WL101', () => wl('WL101', counter));

@@ -37,7 +37,9 @@ export class RetainersPanel extends PanelHost {
     const open = RetainersPanel.current;
     if (open && !open.isDisposed) {
       open.callbacks = callbacks;
-      open.reveal(column);
+      // Where it is: revealing it in another column (Beside) moves it there as a *preview* tab,
+      // which the next single click in the Explorer replaced, snapshot and all (issue 13).
+      open.reveal();
       if (graph) open.setGraph(graph);
       return open;
     }

@@ -39,7 +39,7 @@ export class TimelinePanel extends PanelHost {
       TimelinePanel.current = p = created;
       created.onDidDispose(() => { if (TimelinePanel.current === created) TimelinePanel.current = undefined; });
     } else {
-      p.reveal(column);
+      p.reveal();   // in its own column: moving it elsewhere would make it a preview tab
     }
     if (state) p.setState(state);
     return p;

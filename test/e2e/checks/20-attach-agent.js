@@ -25,6 +25,7 @@ module.exports = {
     await ctx.shot('workers-celery');
     const target = await busiestChild(worker.logFile, kids);
     ctx.agentWorker.target = target;
+    ctx.agentWorker.attached = target;
     await clickInline(page, rows[kids.indexOf(target)], 'Attach to Worker');
     await page.getByRole('treeitem', { name: new RegExp(`pid ${target}, attached`) }).waitFor({ timeout: 30000 });
     await heapShows(page, target);

@@ -3,7 +3,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { until, openWorkerLens } = require('./lib');
+const { until, openWorkerLens, labelsAtSidebarWidth } = require('./lib');
 
 module.exports = {
   name: 'allocations',
@@ -35,6 +35,9 @@ module.exports = {
     if (!decorated.text.includes('leaky_storage.append(')) throw new Error(`decoration on the wrong line: ${decorated.text}`);
     ctx.log(`    decoration: ${decorated.after}`);
     await ctx.shot('allocations');
+    // Issue 13: file:line labels fit the default sidebar width.
+    const { cut } = await labelsAtSidebarWidth(page, ctx, 'Allocations', 'allocations');
+    if (cut.length) throw new Error(`Allocations labels cut at the default sidebar width: ${cut.map(r => r.text).join(' | ')}`);
     await page.locator('.pane', { hasText: 'Allocations' }).hover();
     await page.locator('.pane-header', { hasText: 'Allocations' }).locator('.action-label[aria-label="Stop Allocation Tracking"]').click();
   },

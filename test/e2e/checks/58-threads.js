@@ -5,7 +5,7 @@
 const cp = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { until, openWorkerLens, runCommand, heapFrame } = require('./lib');
+const { until, openWorkerLens, runCommand, heapFrame, labelsAtSidebarWidth } = require('./lib');
 
 module.exports = {
   name: 'threads',
@@ -61,6 +61,9 @@ module.exports = {
       }, 30000);
       ctx.log(`    banner: ${banner.replace(/\s+/g, ' ').slice(0, 300)}`);
       await ctx.shot('threads-deadlock');
+      // Issue 13: thread and frame names fit the default sidebar width.
+      const { cut } = await labelsAtSidebarWidth(page, ctx, 'Threads', 'threads');
+      if (cut.length) throw new Error(`Threads labels cut at the default sidebar width: ${cut.map(r => r.text).join(' | ')}`);
       // The deadlocked threads are expanded under the Deadlock row: click the task's own frame.
       const frame = page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: /^transfer_a_to_b$/ }) }).first();
       await frame.waitFor({ timeout: 30000 });

@@ -9,7 +9,7 @@
 const cp = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { until, openWorkerLens, runCommand, clickInline, heapRow, notification } = require('./lib');
+const { until, openWorkerLens, runCommand, clickInline, heapRow, notification, labelsAtSidebarWidth } = require('./lib');
 
 /** Pids of processes whose command line matches `re` (the tunnel's socat, by what it forwards to). */
 function pidsMatching(re) {
@@ -96,6 +96,9 @@ module.exports = {
       }
       await page.getByRole('treeitem', { name: /^ForkPoolWorker-2/ }).first().waitFor({ timeout: 20000 });
       await ctx.shot('fleet');
+      // Issue 13: worker and task names fit the default sidebar width.
+      const { cut } = await labelsAtSidebarWidth(page, ctx, 'Fleet', 'fleet');
+      if (cut.length) throw new Error(`Fleet labels cut at the default sidebar width: ${cut.map(r => r.text).join(' | ')}`);
 
       // --- Attach through the tunnel ---
       const node = `leaky@${hosts[0]}`;

@@ -107,4 +107,28 @@ async function busiestChild(logFile, kids) {
   return kids[index - 1];
 }
 
-module.exports = { heapFrame, panelFrame, heapRowLocator, heapShows, busiestChild, childrenOf, until, openWorkerLens, runCommand, clickInline, heapRow, notification };
+/**
+ * Issue 13: the rows of a view at the default sidebar width. Screenshots the sidebar as
+ * `sidebar-<name>` and returns the rows whose label (the name before the grey description) is cut;
+ * descriptions may be cut (their detail is in the tooltip), labels must not.
+ */
+async function labelsAtSidebarWidth(page, ctx, viewTitle, name) {
+  const pane = page.locator('.pane', { has: page.locator('.pane-header h3.title', { hasText: new RegExp(`^${viewTitle}$`) }) }).first();
+  const rows = await pane.locator('.monaco-list-row').evaluateAll(els => els.map(r => {
+    const row = r.getBoundingClientRect();
+    const name = r.querySelector('.label-name');
+    const desc = r.querySelector('.label-description');
+    const box = name ? name.getBoundingClientRect() : row;
+    return {
+      text: (r.textContent || '').trim(),
+      labelCut: !!name && (name.scrollWidth > name.clientWidth + 1 || box.right > row.right + 1),
+      descriptionCut: !!desc && (desc.scrollWidth > desc.clientWidth + 1 || desc.getBoundingClientRect().right > row.right + 1),
+    };
+  }));
+  const width = await page.locator('.part.sidebar').evaluate(e => Math.round(e.getBoundingClientRect().width));
+  await page.locator('.part.sidebar').screenshot({ path: require('path').join(ctx.shotsDir, `sidebar-${name}.png`) });
+  ctx.log(`    ${viewTitle} at ${width} px: ${rows.length} rows, ${rows.filter(r => r.labelCut).length} labels cut, ${rows.filter(r => r.descriptionCut).length} descriptions cut`);
+  return { width, rows, cut: rows.filter(r => r.labelCut) };
+}
+
+module.exports = { labelsAtSidebarWidth, heapFrame, panelFrame, heapRowLocator, heapShows, busiestChild, childrenOf, until, openWorkerLens, runCommand, clickInline, heapRow, notification };

@@ -75,12 +75,24 @@ test('open, incremental edit, quick fixes, hover', async () => {
   assert.equal(d.relatedInformation![0].location.range.start.line, 7);
 
   const actions = await client.sendRequest('textDocument/codeAction', { textDocument: { uri: DOC }, range: d.range, context: { diagnostics: [d] } }) as CodeAction[];
-  assert.deepEqual(actions.map(a => a.title), ['Wrap in `with _count_lock:` (new module-level threading.Lock)', 'Suppress WL101 on this line']);
+  // No pool named in the workspace: Celery's default, prefork, where a threading.Lock reaches no other process.
+  assert.deepEqual(actions.map(a => a.title), ['Wrap in `with _count_lock:` (new module-level threading.Lock) — threads/gevent/eventlet pools only: prefork processes do not share it', 'Suppress WL101 on this line']);
   assert.equal(actions[0].isPreferred, true);
   assert.ok(actions[0].edit!.changes![DOC].length >= 2);
 
   const hover = await client.sendRequest('textDocument/hover', { textDocument: { uri: DOC }, position: { line: 7, character: 6 } }) as Hover;
-  assert.match(((hover.contents as unknown) as { value: string }).value, /WL101: Read-modify-write of shared state[\s\S]*\(file:\/\/\/opt\/workerlens\/README\.md#wl101-/);
+  const hoverText = ((hover.contents as unknown) as { value: string }).value;
+  assert.match(hoverText, /WL101: Read-modify-write of shared state[\s\S]*\(file:\/\/\/opt\/workerlens\/README\.md#wl101-/);
+  assert.match(hoverText, /Pool: \*\*prefork\*\*, from Celery's default \(no worker_pool or --pool found in the workspace\)/);
+
+  // The setting names the pool: threads, where the lock is the fix.
+  diagnostics.delete(DOC);
+  await client.sendNotification('workspace/didChangeConfiguration', { settings: { workerLens: { celery: { pool: 'threads' } } } });
+  await until('re-analysed with the setting', () => diagnostics.get(DOC));
+  const threads = await client.sendRequest('textDocument/codeAction', { textDocument: { uri: DOC }, range: d.range, context: { diagnostics: [d] } }) as CodeAction[];
+  assert.equal(threads[0].title, 'Wrap in `with _count_lock:` (new module-level threading.Lock)');
+  const hover2 = await client.sendRequest('textDocument/hover', { textDocument: { uri: DOC }, position: { line: 7, character: 6 } }) as Hover;
+  assert.match(((hover2.contents as unknown) as { value: string }).value, /Pool: \*\*threads\*\*, from the workerLens\.celery\.pool setting/);
   assert.equal(await client.sendRequest('textDocument/hover', { textDocument: { uri: DOC }, position: { line: 0, character: 1 } }), null);
 
   // Incremental edit: append a suppression comment to line 7.
