@@ -42,7 +42,7 @@ export function fleetText(state: FleetState & { wallMs?: number }, broker: strin
   const tasks = fleetTaskTable(state.workers);
   if (tasks.length) {
     lines.push('Tasks, fleet-wide (RSS change per run):');
-    for (const t of tasks.slice(0, 20)) lines.push(`  ${t.name.padEnd(28)} ${signed(t.perRunBytes)}/run  ${plural(t.runs, 'run')} on ${plural(t.workers, 'worker')}  total ${signed(t.memDeltaBytes)}`);
+    for (const t of tasks.slice(0, 20)) lines.push(`  ${t.name.padEnd(28)} ${signed(t.perRunBytes)}/run  ${plural(t.runs, 'run')} on ${plural(t.workers, 'worker')}  total ${signed(t.memDeltaBytes)} (RSS measured on ${t.memSampledRuns.toLocaleString('en-US')} of ${t.runs.toLocaleString('en-US')} runs)`);
   }
   lines.push(FLEET_HOW);
   return lines.join('\n') + '\n';

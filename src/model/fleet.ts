@@ -45,7 +45,10 @@ function arrayOf<T>(v: unknown, each: (x: Record<string, unknown>) => T | null, 
 }
 
 function task(o: Record<string, unknown>): FleetTaskStat | null {
-  return isStr(o.name) && isInt(o.runs) ? { name: o.name, runs: o.runs, memDeltaBytes: intOrNull(o.memDeltaBytes) ?? 0, lastMemDeltaBytes: intOrNull(o.lastMemDeltaBytes) ?? 0 } : null;
+  return isStr(o.name) && isInt(o.runs) ? {
+    name: o.name, runs: o.runs, memDeltaBytes: intOrNull(o.memDeltaBytes) ?? 0, lastMemDeltaBytes: intOrNull(o.lastMemDeltaBytes) ?? 0,
+    memSampledRuns: Math.min(o.runs, intOrNull(o.memSampledRuns) ?? o.runs),
+  } : null;
 }
 function growth(o: Record<string, unknown>): FleetGrowth | null {
   return isStr(o.type) && isInt(o.delta) ? { module: strOrNull(o.module) ?? '', type: o.type, count: intOrNull(o.count) ?? 0, delta: o.delta, sizeDelta: intOrNull(o.sizeDelta) ?? 0 } : null;
@@ -157,7 +160,8 @@ export function groupByHost(workers: FleetWorker[]): { host: string; workers: Fl
   return [...groups].map(([host, ws]) => ({ host, workers: ws }));
 }
 
-export interface FleetTaskRow { name: string; runs: number; memDeltaBytes: number; perRunBytes: number; workers: number; processes: number }
+/** perRunBytes: mean RSS change over the measured runs (memSampledRuns), not over all runs. */
+export interface FleetTaskRow { name: string; runs: number; memDeltaBytes: number; memSampledRuns: number; perRunBytes: number; workers: number; processes: number }
 
 /** Fleet-wide "task → memory per run": RSS change summed over every process that ran the task. */
 export function fleetTaskTable(workers: FleetWorker[]): FleetTaskRow[] {
@@ -166,12 +170,12 @@ export function fleetTaskTable(workers: FleetWorker[]): FleetTaskRow[] {
     for (const p of w.reply?.processes ?? []) {
       for (const t of p.tasks ?? []) {
         let r = rows.get(t.name);
-        if (!r) rows.set(t.name, r = { name: t.name, runs: 0, memDeltaBytes: 0, perRunBytes: 0, workers: 0, processes: 0, nodes: new Set() });
-        r.runs += t.runs; r.memDeltaBytes += t.memDeltaBytes; r.processes++; r.nodes.add(w.node);
+        if (!r) rows.set(t.name, r = { name: t.name, runs: 0, memDeltaBytes: 0, memSampledRuns: 0, perRunBytes: 0, workers: 0, processes: 0, nodes: new Set() });
+        r.runs += t.runs; r.memDeltaBytes += t.memDeltaBytes; r.memSampledRuns += t.memSampledRuns; r.processes++; r.nodes.add(w.node);
       }
     }
   }
-  return [...rows.values()].map(({ nodes, ...r }) => ({ ...r, workers: nodes.size, perRunBytes: r.runs ? Math.round(r.memDeltaBytes / r.runs) : 0 }))
+  return [...rows.values()].map(({ nodes, ...r }) => ({ ...r, workers: nodes.size, perRunBytes: r.memSampledRuns ? Math.round(r.memDeltaBytes / r.memSampledRuns) : 0 }))
     .sort((a, b) => b.perRunBytes - a.perRunBytes || b.runs - a.runs || a.name.localeCompare(b.name));
 }
 

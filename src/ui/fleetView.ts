@@ -223,7 +223,7 @@ export class FleetView implements vscode.TreeDataProvider<Node>, vscode.Disposab
         const item = new vscode.TreeItem('Tasks, fleet-wide: memory per run', C.Expanded);
         item.id = 'fleet-tasks';
         item.iconPath = new vscode.ThemeIcon('list-ordered');
-        item.tooltip = 'RSS after − before each run (task_prerun → task_postrun) in the process that ran it, summed over every worker; per run = total ÷ runs. Prefork: exact per process; threads/gevent pools: runs overlap, so figures mix.';
+        item.tooltip = 'RSS after − before each run (task_prerun → task_postrun) in the process that ran it, summed over every worker, on the runs whose RSS was measured (agents sample runs to stay cheap); per run = total ÷ measured runs. Prefork: exact per process; threads/gevent pools: runs overlap, so figures mix.';
         return item;
       }
       case 'task': {
@@ -231,6 +231,7 @@ export class FleetView implements vscode.TreeDataProvider<Node>, vscode.Disposab
         const item = new vscode.TreeItem(r.name, C.None);
         item.description = `${signed(r.perRunBytes)}/run · ${plural(r.runs, 'run')} on ${plural(r.workers, 'worker')} · total ${signed(r.memDeltaBytes)}`;
         item.iconPath = new vscode.ThemeIcon(r.perRunBytes > 0 ? 'arrow-up' : 'dash');
+        item.tooltip = `${r.name}: RSS measured on ${r.memSampledRuns.toLocaleString('en-US')} of ${plural(r.runs, 'run')}; mean ${signed(r.perRunBytes)} per measured run`;
         return item;
       }
     }

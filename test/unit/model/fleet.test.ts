@@ -28,7 +28,10 @@ test('the leaking worker ranks first across hosts; garbage and no-answer last; h
   assert.equal(state.error?.code, 'helper-output');
   assert.deepEqual(groupByHost(state.workers).map(g => [g.host, g.workers.map(w => w.node)]), [['b', ['leaky@b', 'odd@b']], ['a', ['big@a', 'calm@a']], ['c', ['slow@c']]]);
   assert.deepEqual(workerGrowth(state.workers[0]).map(g => `${g.type}+${g.delta}`), ['Payload+10']);
-  assert.deepEqual(fleetTaskTable(state.workers), [{ name: 'tasks.leak', runs: 10, memDeltaBytes: 5e6, perRunBytes: 5e5, workers: 1, processes: 1 }]);
+  assert.deepEqual(fleetTaskTable(state.workers), [{ name: 'tasks.leak', runs: 10, memDeltaBytes: 5e6, memSampledRuns: 10, perRunBytes: 5e5, workers: 1, processes: 1 }]);
+  // agents that measure RSS on a sample of runs: the mean is over the measured runs, not all runs
+  const sampled = fleetFromLines([line('s@c', 'c', [proc(9, 'child', 1, 1, { tasks: [{ name: 'tasks.leak', runs: 1000, memDeltaBytes: 4e6, lastMemDeltaBytes: 0, memSampledRuns: 40 }] })])]);
+  assert.deepEqual(fleetTaskTable(sampled.workers).map(r => [r.runs, r.memSampledRuns, r.perRunBytes]), [[1000, 40, 1e5]]);
 });
 
 test('replies are checked field by field: wrong version, missing fields, bad types are "unknown"', () => {
