@@ -200,7 +200,8 @@ class QuietWorkerTest(unittest.TestCase):
             self.assertEqual(grew(first, after_breakdown), {}, "the first breakdown left objects behind")
             w.c.call("HeapProfiler.takeHeapSnapshot", {})
             baseline = counts()
-            # the first snapshot creates the id table (heapgraph.IdMap): a few objects, once
+            # the id table (heapgraph.IdMap) is made at the agent's start now; the first snapshot still
+            # leaves a few dicts on 3.8-3.12 (7 on 3.11, none on 3.13: not yet found which), once
             self.assertLess(sum(grew(after_breakdown, baseline).values()), 16, grew(after_breakdown, baseline))
             for _ in range(2):
                 w.breakdown(untracked=True)

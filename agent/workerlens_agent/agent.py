@@ -32,7 +32,7 @@ class Agent(object):
         self._thread_idents = set()
         self._protocol_text = json.dumps(descriptor())
         self.snapshot_mode = None
-        self.heap_ids = None  # snapshot.IdMap, created on first snapshot
+        self.heap_ids = None  # heapgraph.IdMap, made at start() (else on the first snapshot)
         self.discovery_path = None
         self.discovery_error = None
         self.server = Server(self, host, port)
@@ -45,6 +45,11 @@ class Agent(object):
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self):
         heapcounts.warm_up()  # lazy caches filled now, not in the first counts (they would look like growth)
+        try:  # the snapshot id table too: made at the first snapshot it showed as the user's growth (IdMap +1)
+            from . import heapgraph
+            self.heap_ids = heapgraph.IdMap()
+        except Exception:
+            pass
         self.server.start()
         self.tasks.listeners.append(self._task_event)
         self.write_discovery()
