@@ -23,9 +23,10 @@ SECONDS = float(os.environ.get("WL_HARMLESS_SECONDS") or 8.0)
 
 
 class Target(object):
-    def __init__(self, python=sys.executable):
+    def __init__(self, python=sys.executable, **env):
         self.box = Sandbox()
-        self.proc = self.box.spawn([python, "-m", "workerlens_agent", "run", TARGET], stdin=subprocess.PIPE)
+        self.proc = self.box.spawn([python, "-m", "workerlens_agent", "run", TARGET], stdin=subprocess.PIPE,
+                                   **({"env": self.box.env(**env)} if env else {}))
         wait_line(self.proc, "ready", timeout=60)
         self.info = self.box.discovery(self.proc.pid, timeout=30)
         self.lines = []
@@ -99,6 +100,28 @@ class CountsWhileBuildingTuplesTest(unittest.TestCase):
                 self.assertGreaterEqual(count_of(r, "list", "builtins"), 20000)
             for b in n_walks:
                 self.assertGreater(b["untracked"]["objects"], 0)
+        finally:
+            t.close()
+
+
+class InProcessSnapshotWhileBuildingTuplesTest(unittest.TestCase):
+    """Where fork() is impossible the snapshot walks the heap in the worker's own process
+    (WORKERLENS_SNAPSHOT=inprocess), running Python code for seconds while the builders run."""
+
+    def test_worker_never_sees_systemerror(self):
+        t = Target(WORKERLENS_SNAPSHOT="inprocess")
+        try:
+            results, errors = [], []
+            poll(t.info, [("HeapProfiler.takeHeapSnapshot", {})], SECONDS, results, errors)
+            self.assertIsNone(t.proc.poll(), "the worker died during in-process snapshots (exit %s): %s"
+                              % (t.proc.returncode, [ln for ln in t.lines if "Error" in ln][:3] or t.lines[-3:]))
+            done = t.stop()
+            fails = [ln for ln in t.lines if ln.startswith("FAIL")]
+            self.assertEqual(fails[:3], [], "the worker's tuple builders failed during in-process snapshots")
+            self.assertIsNotNone(done, "the target did not finish: %s" % t.lines[-5:])
+            self.assertEqual(int(done.split()[3]), 0, done)
+            self.assertEqual(errors, [])
+            self.assertGreaterEqual(len(results), 1)
         finally:
             t.close()
 

@@ -245,10 +245,18 @@ def capture_threads(agent_idents):
     return out
 
 
-def build(threads, id_map, progress=None, exclude=()):
-    """The whole graph; `threads` from capture_threads (taken before fork), `id_map` an IdMap."""
+def build(threads, id_map, progress=None, exclude=(), in_process=False):
+    """The whole graph; `threads` from capture_threads (taken before fork), `id_map` an IdMap.
+
+    In the fork child no other thread runs, so gc.get_objects() is safe to hold. In process
+    (no fork) the walk runs Python code while other threads may run, so its roots leave out exact
+    tuples and frozensets (gcobjects): holding one the worker is still filling fails it with
+    SystemError. Those reached from another object are still found through its referents."""
     # Listed here, before _build's frame exists: its closure cells (index, objs...) are created
     # on entry and must not be part of the heap being described.
+    if in_process:
+        from . import gcobjects
+        return _build(gcobjects.tracked_sturdy(), threads, id_map, progress, exclude)
     return _build(gc.get_objects(), threads, id_map, progress, exclude)
 
 

@@ -151,7 +151,7 @@ def _take_in_process(agent, threads, progress, chunk):
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        g = heapgraph.build(threads, agent.heap_ids, progress)
+        g = heapgraph.build(threads, agent.heap_ids, progress, in_process=True)
     finally:
         if was_enabled:
             gc.enable()
