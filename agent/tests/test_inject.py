@@ -203,7 +203,8 @@ class InjectTimeoutTest(unittest.TestCase):
         self.right_after_a_regex()  # the injected thread had its chance at the GIL by now
         self.right_after_a_regex()
         self.assertEqual(self.box.all_discovery(), [], "no agent may start after the injector gave up")
-        self.assertTrue(self.t.progressing(), self.t.how())
+        # one regex is ~4 s of CPU: at a load of 20 on 2 cores it ran > 20 s (seen: thread R, not hung)
+        self.assertTrue(self.t.progressing(timeout=120), self.t.how())
         self.calm_then_inject()
 
     def test_cancel_withdraws_the_start(self):
@@ -218,7 +219,8 @@ class InjectTimeoutTest(unittest.TestCase):
         self.right_after_a_regex()
         self.right_after_a_regex()
         self.assertEqual(self.box.all_discovery(), [])
-        self.assertTrue(self.t.progressing(), self.t.how())
+        # one regex is ~4 s of CPU: at a load of 20 on 2 cores it ran > 20 s (seen: thread R, not hung)
+        self.assertTrue(self.t.progressing(timeout=120), self.t.how())
         self.calm_then_inject()
 
 
