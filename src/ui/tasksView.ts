@@ -105,8 +105,9 @@ export class TasksView implements vscode.TreeDataProvider<TaskNode>, vscode.Disp
     if (!c || a === b) {
       return { kind: 'line', id: 'tasks-proc', label: `Process memory: RSS ${b.rssBytes !== null ? formatBytes(b.rssBytes) : 'n/a'}`, description: 'which part grows shows from the next breakdown (every 10 s)', icon: 'graph' };
     }
-    const label = `Process memory since ${since}: RSS ${c.rssDelta !== null ? signedBytes(c.rssDelta) : 'n/a'}`;
-    const description = top ? `grew most: ${top.label} ${signedBytes(top.deltaBytes)} (${top.how})` : 'no part grew by 1 MB';
+    // short label (it must fit the default sidebar width); the time and the part go to the description
+    const label = `Process RSS ${c.rssDelta !== null ? signedBytes(c.rssDelta) : 'n/a'}`;
+    const description = `since ${since} · ${top ? `grew most: ${top.label} ${signedBytes(top.deltaBytes)} (${top.how})` : 'no part grew by 1 MB'}`;
     const children: TaskNode[] = partLines(c, 6).map((t, i) => ({ kind: 'line', id: `tasks-proc-${i}`, label: t, icon: t.startsWith('n/a') ? 'circle-slash' : 'symbol-number' }));
     return {
       kind: 'line', id: 'tasks-proc', label, description, icon: top ? 'arrow-up' : 'check', children,

@@ -24,7 +24,7 @@ module.exports = {
       const task = pane.getByRole('treeitem', { name: /^tasks\.leak: [\d,]+ runs · [+−]?[\d.]+ (B|KB|MB)\/run · RSS measured on (every run \([\d,]+\)|[\d,]+ of [\d,]+ runs)$/ }).first();
       await task.waitFor({ timeout: 60000 });
       ctx.log(`    ${await task.getAttribute('aria-label')}`);
-      const proc = pane.getByRole('treeitem', { name: /^Process memory since [\d:]+ ?(AM|PM)?: RSS [+−±]?[\d.]+ (B|KB|MB)/ }).first();
+      const proc = pane.getByRole('treeitem', { name: /^Process RSS [+−±]?[\d.]+ (B|KB|MB): since [\d:]+ ?(AM|PM)? · / }).first();
       await proc.waitFor({ timeout: 60000 });  // the second breakdown comes 10 s after the first
       ctx.log(`    ${await proc.getAttribute('aria-label')}`);
       await task.locator('.monaco-tl-twistie').click();

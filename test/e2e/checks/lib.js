@@ -51,7 +51,7 @@ async function clickInline(page, row, actionLabel) {
 
 /** The Heap view's page (a webview view: its outer iframe says purpose=webviewView). */
 function heapFrame(page) {
-  return page.frameLocator('iframe.webview.ready[src*="purpose=webviewView"]').frameLocator('#active-frame');
+  return page.frameLocator('iframe.webview.ready[src*="purpose=webviewView"]:visible').frameLocator('#active-frame');
 }
 
 /** The page of a webview panel (Retainers, Timeline) with `selector` in it, not the Heap view's. */
