@@ -79,7 +79,9 @@ export class HeapView implements vscode.WebviewViewProvider, vscode.Disposable {
     const viewSubs: vscode.Disposable[] = [];
     viewSubs.push(
       view.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
-      view.onDidChangeVisibility(() => { if (!view.visible) this.ready = false; this.reschedule(); }),
+      // shown again: send the current state (a page that reloaded asks with 'ready' anyway; one that was
+      // kept would otherwise show what it had when it was folded)
+      view.onDidChangeVisibility(() => { if (view.visible) this.post(); this.reschedule(); }),
       view.onDidDispose(() => {
         for (const d of viewSubs) d.dispose();
         if (this.view === view) { this.view = undefined; this.ready = false; this.reschedule(); }
