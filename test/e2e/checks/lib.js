@@ -61,7 +61,18 @@ function panelFrame(page) {
 
 /** Waits until the Heap view shows `pid`'s counts (its status line names the pid and the baseline). */
 async function heapShows(page, pid) {
-  await heapFrame(page).locator('.status-line').getByText(new RegExp(`\\(pid ${pid}\\) · Δ since`)).first().waitFor({ timeout: 60000 });
+  // polls the text of every status line (not waitFor(visible) on the first match: after the view was
+  // folded or another attach, the first match was not the one on screen though the right text showed)
+  const want = new RegExp(`\\(pid ${pid}\\) · Δ since`);
+  let seen = [];
+  try {
+    await until(`the Heap view showing pid ${pid}`, async () => {
+      seen = await heapFrame(page).locator('.status-line').allTextContents().catch(e => [`(no frame: ${String(e.message).split('\n')[0]})`]);
+      return seen.some(t => want.test(t.replace(/\u00a0/g, ' '))) || null;
+    }, 60000, 500);
+  } catch (e) {
+    throw new Error(`${e.message}; status lines seen: ${JSON.stringify(seen)}`);
+  }
 }
 
 /** The Heap table's row of `type` (its accessible name starts with the shown type name). */
