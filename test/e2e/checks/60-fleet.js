@@ -9,7 +9,7 @@
 const cp = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { until, openWorkerLens, runCommand, clickInline, heapRow, notification, labelsAtSidebarWidth } = require('./lib');
+const { until, openWorkerLens, runCommand, clickInline, heapRow, heapShows, notification, labelsAtSidebarWidth } = require('./lib');
 
 /** Pids of processes whose command line matches `re` (the tunnel's socat, by what it forwards to). */
 function pidsMatching(re) {
@@ -138,7 +138,7 @@ module.exports = {
       if (!tunnelPids.length) throw new Error('attached, but no tunnel process was found');
       const heapHeader = page.locator('.pane-header', { hasText: /^Heap/ }).first();
       if ((await heapHeader.getAttribute('aria-expanded')) !== 'true') await heapHeader.click();
-      await page.locator('.pane', { hasText: 'Heap' }).getByText(new RegExp(`\\(pid ${child.pid}\\) on ${hosts[0]} · Δ since`)).first().waitFor({ timeout: 60000 });
+      await heapShows(page, child.pid, hosts[0]);
       // More leaking tasks while the view watches: Payload grows in the remote child.
       const sendLeaks = () => cp.execFileSync('/usr/bin/python3', ['-c', "from tasks import leak\nfor i in range(60): leak.apply_async((i, 200000), queue='leaky')"],
         { cwd: path.join(ctx.root, 'examples/celery-leaky'), env: { ...process.env, CELERY_BROKER_URL: broker, PYTHONPATH: path.join(ctx.root, 'agent') }, timeout: 60000 });

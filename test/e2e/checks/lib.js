@@ -60,10 +60,10 @@ function panelFrame(page) {
 }
 
 /** Waits until the Heap view shows `pid`'s counts (its status line names the pid and the baseline). */
-async function heapShows(page, pid) {
+async function heapShows(page, pid, host) {
   // polls the text of every status line (not waitFor(visible) on the first match: after the view was
   // folded or another attach, the first match was not the one on screen though the right text showed)
-  const want = new RegExp(`\\(pid ${pid}\\) · Δ since`);
+  const want = new RegExp(`\\(pid ${pid}\\)${host ? ` on ${host}` : ''} · Δ since`);  // host: a remote (Fleet) session
   let seen = [];
   try {
     await until(`the Heap view showing pid ${pid}`, async () => {
