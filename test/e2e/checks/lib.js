@@ -50,8 +50,9 @@ async function clickInline(page, row, actionLabel) {
 }
 
 /** The Heap view's page (a webview view: its outer iframe says purpose=webviewView). */
+// the last one: a folded and unfolded view gets a new iframe and the old one may stay in the page
 function heapFrame(page) {
-  return page.frameLocator('iframe.webview.ready[src*="purpose=webviewView"]:visible').frameLocator('#active-frame');
+  return page.frameLocator('iframe.webview.ready[src*="purpose=webviewView"]:visible').last().frameLocator('#active-frame');
 }
 
 /** The page of a webview panel (Retainers, Timeline) with `selector` in it, not the Heap view's. */
