@@ -155,7 +155,14 @@ module.exports = {
       await new Promise(r => setTimeout(r, 1500));
       await ctx.shot('fleet-attach-heap');
       // 4. Detach stops the tunnel's process group.
-      await clickInline(page, page.getByRole('treeitem', { name: new RegExp(`pid ${child.pid} on ${hosts[0]}, attached`) }).first(), 'Detach and Stop Tunnel');
+      // the Fleet view may redraw (a refresh adds or moves rows) between hover and click: retry until detached
+      const attachedRow = () => page.getByRole('treeitem', { name: new RegExp(`pid ${child.pid} on ${hosts[0]}, attached`) }).first();
+      await until('the remote child detached', async () => {
+        if (!(await attachedRow().count())) return true;
+        await clickInline(page, attachedRow(), 'Detach and Stop Tunnel').catch(() => undefined);
+        await new Promise(r => setTimeout(r, 500));
+        return !(await attachedRow().count());
+      }, 60000, 1000);
       await until('the tunnel processes gone after Detach', () => tunnelPids.every(p => !fs.existsSync(`/proc/${p}`)), 15000);
       await childRow().waitFor({ timeout: 20000 });
       ctx.log(`    Detach stopped the tunnel (pids ${tunnelPids.join(', ')} gone)`);
