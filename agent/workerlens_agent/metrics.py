@@ -7,12 +7,12 @@ never walks the heap. MetricsServer is a plain HTTP/1.0-style responder on one r
 Cardinality is bounded: one `process` label per pool slot, at most 10 type names per process,
 at most 40 task names per process (+ "other"), a fixed set of exit reasons.
 """
-import sys
 import time
 
 from ._compat import originals
 from .protocol import AGENT_VERSION
 from .recorder import BUCKETS
+from .stderrlog import log as _log
 
 EXIT_REASONS = ("max_tasks_per_child", "max_memory_per_child", "oom_killer", "sigkill", "signal", "error",
                 "shutdown", "recycled", "unknown")
@@ -305,10 +305,3 @@ def _thread_time():
     except Exception:
         return 0.0
 
-
-def _log(text):
-    try:
-        sys.stderr.write("workerlens: %s\n" % text)
-        sys.stderr.flush()
-    except Exception:
-        pass

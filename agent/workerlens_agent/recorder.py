@@ -17,6 +17,7 @@ import time
 from . import heapcounts, memoryparts, procinfo, reportfiles, tasksample
 from ._compat import originals
 from .protocol import AGENT_VERSION
+from .stderrlog import log as _log
 
 BUCKETS = tasksample.BUCKETS
 RECENT_TASKS = 20
@@ -325,10 +326,3 @@ def _agent_threads():
 def json_bytes(doc):
     return json.dumps(doc, separators=(",", ":")).encode("utf-8")
 
-
-def _log(text):
-    try:
-        sys.stderr.write("workerlens: %s\n" % text)
-        sys.stderr.flush()
-    except Exception:
-        pass

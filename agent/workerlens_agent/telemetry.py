@@ -9,11 +9,11 @@ reached). Nothing here may raise into Celery.
 """
 import os
 import signal as _signal
-import sys
 import time
 
 from . import metrics, recorder, reportfiles
 from ._compat import originals
+from .stderrlog import log as _log
 
 EX_RECYCLE = 0x9B  # billiard.pool: a child that reached max_tasks/max_memory_per_child
 FALLBACK_GRACE = 15.0  # seconds a child may be gone before the watcher records it without its exit status
@@ -33,14 +33,6 @@ def recorder_wanted():
 def current():
     r = _state["recorder"]
     return r if r is not None and r.pid == os.getpid() else None
-
-
-def _log(text):
-    try:
-        sys.stderr.write("workerlens: %s\n" % text)
-        sys.stderr.flush()
-    except Exception:
-        pass
 
 
 # -- exit reasons ------------------------------------------------------------------------------
