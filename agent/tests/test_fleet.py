@@ -14,6 +14,7 @@ from tests.helpers import CELERY_PY, REPO, client, free_port, have_celery, wait_
 
 sys.path.insert(0, os.path.join(REPO, "test", "fixtures", "fleet"))
 import fleet_env  # noqa: E402
+import rabbitmq  # noqa: E402
 
 from workerlens_agent import fleet  # noqa: E402
 
@@ -60,9 +61,11 @@ class ValidateTest(unittest.TestCase):
 
 @unittest.skipIf(WHY_NOT, WHY_NOT)
 class FleetTest(unittest.TestCase):
+    BROKER = "redis"
+
     @classmethod
     def setUpClass(cls):
-        cls.env = fleet_env.FleetEnv(hosts=2, per_host=1, garbage=True, dup=True).up()
+        cls.env = fleet_env.FleetEnv(hosts=2, per_host=1, garbage=True, dup=True, broker=cls.BROKER).up()
 
     @classmethod
     def tearDownClass(cls):
@@ -98,12 +101,19 @@ class FleetTest(unittest.TestCase):
         self.assertEqual(by_node["garbage@local"]["status"], "unknown")
         self.assertIn("not a Worker Lens fleet reply", by_node["garbage@local"]["reason"])
         dups = [x for x in lines if x["type"] == "worker" and x["node"] == "dup@local"]
-        self.assertEqual(len(dups), 2)
-        self.assertTrue(all(x["duplicate"] for x in dups))
-        self.assertEqual(sorted(x["reply"]["pid"] for x in dups),
-                         sorted(w["pid"] for w in self.env.workers if w["node"] == "dup@local"))
+        dup_pids = [w["pid"] for w in self.env.workers if w["node"] == "dup@local"]
         done = lines[-1]
-        self.assertEqual((done["type"], done["workers"], done["replies"]), ("done", 4, 5))
+        if self.BROKER == "amqp":
+            # RabbitMQ: workers sharing a node name share one pidbox queue, so each broadcast reaches
+            # only one of them (Celery's semantics; README says so): one reply, not marked duplicate
+            self.assertEqual(len(dups), 1, dups)
+            self.assertIn(dups[0]["reply"]["pid"], dup_pids)
+            self.assertEqual((done["type"], done["workers"], done["replies"]), ("done", 4, 4))
+        else:
+            self.assertEqual(len(dups), 2)
+            self.assertTrue(all(x["duplicate"] for x in dups))
+            self.assertEqual(sorted(x["reply"]["pid"] for x in dups), sorted(dup_pids))
+            self.assertEqual((done["type"], done["workers"], done["replies"]), ("done", 4, 5))
 
     def test_2_the_leaking_worker_shows_its_growth(self):
         leaky = [w for w in self.env.workers if w["queue"] == "leaky"][0]
@@ -162,6 +172,13 @@ class FleetTest(unittest.TestCase):
             tunnel.stderr.close()
 
 
+@unittest.skipIf(WHY_NOT or rabbitmq.why_not(), WHY_NOT or rabbitmq.why_not())
+class RabbitMQFleetTest(FleetTest):
+    """The same fleet over a real RabbitMQ broker (Celery's remote control is a fanout exchange there,
+    a pub/sub channel on Redis: the replies must be the same)."""
+    BROKER = "amqp"
+
+
 @unittest.skipIf(not have_celery() or WHY_NOT and "tested once" in WHY_NOT, "needs /usr/bin/python3 with celery+redis")
 class AutostartFleetTest(unittest.TestCase):
     """An app that never calls install(): WORKERLENS=1 + the autostart hook registers the command too."""
@@ -201,6 +218,13 @@ class BrokerDownTest(unittest.TestCase):
         self.assertIn("***", lines[0]["message"])
         self.assertLess(time.time() - t0, 30)
 
+    def test_unreachable_amqp_broker_is_one_clear_error(self):
+        port = free_port()
+        t0 = time.time()
+        code, lines, _ = run_fleet("amqp://guest:hunter2@127.0.0.1:%d//" % port)
+        self.assertEqual((code, len(lines), lines[0]["code"]), (1, 1, "broker-unreachable"), lines)
+        self.assertNotIn("hunter2", json.dumps(lines))
+        self.assertLess(time.time() - t0, 30)
 
     def test_wrong_password_is_one_clear_error(self):
         port = free_port()

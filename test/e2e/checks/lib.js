@@ -51,8 +51,21 @@ async function clickInline(page, row, actionLabel) {
 
 /** The Heap view's page (a webview view: its outer iframe says purpose=webviewView). */
 // the last one: a folded and unfolded view gets a new iframe and the old one may stay in the page
+// Our extension's webview views only: another view's iframe (the workbench's own, in the secondary
+// side bar) was visible and later in the DOM, so `.last()` of every webview view picked it (CI 2026-12-02).
+const HEAP_IFRAME = 'iframe.webview.ready[src*="purpose=webviewView"][src*="extensionId=workerlens.workerlens"]:visible';
+
 function heapFrame(page) {
-  return page.frameLocator('iframe.webview.ready[src*="purpose=webviewView"]:visible').last().frameLocator('#active-frame');
+  return page.frameLocator(HEAP_IFRAME).last().frameLocator('#active-frame');
+}
+
+/** What webview iframes the page has (for a failure message): extension, purpose, visible. */
+async function webviewIframes(page) {
+  return page.locator('iframe.webview').evaluateAll(els => els.map(e => {
+    const q = new URL(e.src, location.href).searchParams;
+    const r = e.getBoundingClientRect();
+    return `${q.get('extensionId') || '?'}/${q.get('purpose') || '?'}${r.width && r.height ? '' : ' (hidden)'}`;
+  })).catch(e => [`(${String(e.message).split('\n')[0]})`]);
 }
 
 /** The page of a webview panel (Retainers, Timeline) with `selector` in it, not the Heap view's. */
@@ -72,7 +85,7 @@ async function heapShows(page, pid, host) {
       return seen.some(t => want.test(t.replace(/\u00a0/g, ' '))) || null;
     }, 60000, 500);
   } catch (e) {
-    throw new Error(`${e.message}; status lines seen: ${JSON.stringify(seen)}`);
+    throw new Error(`${e.message}; status lines seen: ${JSON.stringify(seen)}; webview iframes: ${(await webviewIframes(page)).join(', ')}`);
   }
 }
 

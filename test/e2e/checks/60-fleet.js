@@ -1,7 +1,3 @@
-// PARKED (not run) on 2026-12-02: in the merged tree it reached the remote Heap view (Payload Δ +34 through the
-// tunnel) when run after other checks, but run alone heapShows found no status line in the Heap view's frame
-// (heapFrame picks the last visible webview-view iframe; the view had been folded at start). Fix heapFrame (pick
-// the iframe whose page has .status-line) and move it back to checks/. Issue 15 stays open until then.
 // Issue 15: the Fleet view lists every Celery worker on the broker, grouped by host: a real
 // redis-server and real Celery prefork workers on two "hosts" (network namespaces with their own
 // hostname, made by test/fixtures/fleet/fleet_env.py), connected with "Connect to Broker…"; the
@@ -13,7 +9,7 @@
 const cp = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { until, openWorkerLens, runCommand, clickInline, heapRow, heapShows, notification, labelsAtSidebarWidth } = require('../checks/lib');
+const { until, openWorkerLens, runCommand, clickInline, heapRow, heapShows, notification, labelsAtSidebarWidth } = require('./lib');
 
 /** Pids of processes whose command line matches `re` (the tunnel's socat, by what it forwards to). */
 function pidsMatching(re) {
