@@ -4,7 +4,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { until, openWorkerLens, panelFrame, heapRowLocator } = require('./lib');
+const { until, openWorkerLens, panelFrame, hasWebview, heapRowLocator } = require('./lib');
 
 module.exports = {
   name: 'retainers',
@@ -20,7 +20,7 @@ module.exports = {
       const frame = panelFrame(page);
       const root = frame.locator('svg g.node.root[data-label="leaky_storage"]').first();
       await until('the Retainers panel to open from the context menu', async () => {
-        if (await page.locator('iframe.webview.ready:not([src*="purpose=webviewView"])').count()) return true;
+        if (await hasWebview(page, 'retainers')) return true;
         await page.keyboard.press('Escape');
         await heapRowLocator(page, 'Payload').click({ button: 'right' });
         const item = page.locator('.context-view .monaco-menu').getByRole('menuitem', { name: 'Show Retainers' });
@@ -28,8 +28,7 @@ module.exports = {
         // The keyboard, as a user can: a pointer click on VS Code web's menu item is sometimes lost.
         await page.keyboard.press('ArrowDown');
         await page.keyboard.press('Enter');
-        await page.locator('iframe.webview.ready:not([src*="purpose=webviewView"])').first().waitFor({ timeout: 5000 });
-        return true;
+        return until('the Retainers page', () => hasWebview(page, 'retainers'), 5000, 250).catch(() => null);
       }, 45000, 500);
       await root.waitFor({ timeout: 90000 });
       const rootId = await root.getAttribute('data-id');

@@ -1,6 +1,6 @@
 // Issue 7: the Memory timeline shows a rising line for the leaking child and task markers.
 'use strict';
-const { until, runCommand } = require('./lib');
+const { until, runCommand, panelFrame } = require('./lib');
 
 module.exports = {
   name: 'timeline',
@@ -10,7 +10,7 @@ module.exports = {
     const openedAt = Date.now();
     await runCommand(page, 'Worker Lens: Show Memory Timeline');
     // The panel opened last: the Retainers panel (pinned, issue 13) may still be visible in its own group.
-    const frame = page.frameLocator('iframe.webview.ready:not([src*="purpose=webviewView"])').last().frameLocator('#active-frame');
+    const frame = panelFrame(page, 'timeline');
     const series = frame.locator('svg path.series.metric-heapUsed').first();
     await series.waitFor({ timeout: 60000 });
     // Issue 13: the history starts at the attach (check attach-agent, well before this panel opened).

@@ -49,14 +49,60 @@ async function clickInline(page, row, actionLabel) {
   await row.locator(`.action-label[aria-label="${actionLabel}"]`).click();
 }
 
-/** The Heap view's page (a webview view: its outer iframe says purpose=webviewView). */
-// the last one: a folded and unfolded view gets a new iframe and the old one may stay in the page
-// Our extension's webview views only: another view's iframe (the workbench's own, in the secondary
-// side bar) was visible and later in the DOM, so `.last()` of every webview view picked it (CI 2026-12-02).
-const HEAP_IFRAME = 'iframe.webview.ready[src*="purpose=webviewView"][src*="extensionId=workerlens.workerlens"]:visible';
+// Webview pages are told apart by what they draw (<body data-panel="heap|retainers|timeline">), not by
+// the iframe's src: VS Code drops `purpose=webviewView` from it when a folded view is expanded again,
+// and the workbench's own webviews can be visible and later in the DOM (CI 2026-12-02: `.last()` of
+// `[src*=purpose=webviewView]` then matched nothing, and every later Heap check failed).
+const OUR_IFRAMES = 'iframe.webview.ready[src*="extensionId=workerlens.workerlens"]';
+const CHAIN = new Set(['locator', 'getByRole', 'getByText', 'getByLabel', 'getByTitle', 'first', 'last', 'nth', 'filter', 'frameLocator']);
+
+/** The inner frame of our visible webview whose page is `panel`, found when an action runs (last one wins). */
+async function findWebview(page, panel, timeout = 30000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const n = await page.locator(OUR_IFRAMES).count();
+    let found = null;
+    for (let i = 0; i < n; i++) {
+      const outer = page.locator(OUR_IFRAMES).nth(i);
+      if (!(await outer.isVisible().catch(() => false))) continue;
+      const inner = page.frameLocator(OUR_IFRAMES).nth(i).frameLocator('#active-frame');
+      if (await inner.locator(`body[data-panel="${panel}"]`).count().catch(() => 0)) found = inner;
+    }
+    if (found || Date.now() > deadline) return found || page.frameLocator(OUR_IFRAMES).last().frameLocator('#active-frame');
+    await new Promise(r => setTimeout(r, 250));
+  }
+}
+
+/** A stand-in for a FrameLocator of webview `panel`: chains (locator, getByRole, first, …) are recorded
+ * and replayed on the right frame when an action (waitFor, click, count, …) is awaited. */
+function webviewFrame(page, panel, steps = []) {
+  return new Proxy({}, {
+    get(_t, prop) {
+      if (prop === 'then' || typeof prop === 'symbol') return undefined;
+      return (...args) => {
+        if (CHAIN.has(prop)) return webviewFrame(page, panel, [...steps, [prop, args]]);
+        return (async () => {
+          let target = await findWebview(page, panel);
+          for (const [m, a] of steps) target = target[m](...a);
+          return target[prop](...args);
+        })();
+      };
+    },
+  });
+}
 
 function heapFrame(page) {
-  return page.frameLocator(HEAP_IFRAME).last().frameLocator('#active-frame');
+  return webviewFrame(page, 'heap');
+}
+
+/** Whether our webview `panel` is on screen now (no waiting). */
+async function hasWebview(page, panel) {
+  const n = await page.locator(OUR_IFRAMES).count();
+  for (let i = 0; i < n; i++) {
+    if (!(await page.locator(OUR_IFRAMES).nth(i).isVisible().catch(() => false))) continue;
+    if (await page.frameLocator(OUR_IFRAMES).nth(i).frameLocator('#active-frame').locator(`body[data-panel="${panel}"]`).count().catch(() => 0)) return true;
+  }
+  return false;
 }
 
 /** What webview iframes the page has (for a failure message): extension, purpose, visible. */
@@ -68,9 +114,9 @@ async function webviewIframes(page) {
   })).catch(e => [`(${String(e.message).split('\n')[0]})`]);
 }
 
-/** The page of a webview panel (Retainers, Timeline) with `selector` in it, not the Heap view's. */
-function panelFrame(page) {
-  return page.frameLocator('iframe.webview.ready:not([src*="purpose=webviewView"])').frameLocator('#active-frame');
+/** The page of a webview panel: 'retainers' or 'timeline'. */
+function panelFrame(page, panel = 'retainers') {
+  return webviewFrame(page, panel);
 }
 
 /** Waits until the Heap view shows `pid`'s counts (its status line names the pid and the baseline). */
@@ -156,4 +202,4 @@ async function labelsAtSidebarWidth(page, ctx, viewTitle, name) {
   return { width, rows, cut: rows.filter(r => r.labelCut) };
 }
 
-module.exports = { labelsAtSidebarWidth, heapFrame, panelFrame, heapRowLocator, heapShows, busiestChild, childrenOf, until, openWorkerLens, runCommand, clickInline, heapRow, notification };
+module.exports = { labelsAtSidebarWidth, heapFrame, panelFrame, hasWebview, heapRowLocator, heapShows, busiestChild, childrenOf, until, openWorkerLens, runCommand, clickInline, heapRow, notification };
