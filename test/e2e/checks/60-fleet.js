@@ -148,6 +148,14 @@ module.exports = {
         return r && r.delta > 0 && r;
       }, 120000, 3000);
       ctx.log(`    remote ${node} pid ${child.pid} through the tunnel: Payload ${grown.count} instances, Δ +${grown.delta}`);
+      // The Tasks view follows the shown worker: the remote child's own tasks.leak runs, with RSS per run.
+      const tasksHeader = page.locator('.pane-header', { hasText: /^Tasks/ }).first();
+      if ((await tasksHeader.getAttribute('aria-expanded')) !== 'true') await tasksHeader.locator('.title').first().click();
+      const tasksPane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Tasks/ }) }).first();
+      const remoteTask = tasksPane.getByRole('treeitem', { name: /^tasks\.leak: [\d,]+ runs · [+−]?[\d.]+ (B|KB|MB)\/run · RSS measured on / }).first();
+      await remoteTask.waitFor({ timeout: 60000 });
+      ctx.log(`    remote Tasks view: ${await remoteTask.getAttribute('aria-label')}`);
+      await tasksHeader.locator('.title').first().click();  // folded again: room for the Heap view in the shot
       // A clean picture: the failure paths' notifications cleared, no tooltip over the Heap view.
       await runCommand(page, 'Notifications: Clear All Notifications').catch(() => { });
       await page.keyboard.press('Escape');
