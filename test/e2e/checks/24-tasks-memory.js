@@ -22,7 +22,10 @@ module.exports = {
       await toggle('Tasks', true);
       const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Tasks/ }) }).first();
       const task = pane.getByRole('treeitem', { name: /^tasks\.leak: [\d,]+ runs · [+−]?[\d.]+ (B|KB|MB)\/run · RSS measured on (every run \([\d,]+\)|[\d,]+ of [\d,]+ runs)$/ }).first();
-      await task.waitFor({ timeout: 60000 });
+      await task.waitFor({ timeout: 60000 }).catch(async e => {
+        const rows = await pane.getByRole('treeitem').evaluateAll(rs => rs.map(r => r.getAttribute('aria-label'))).catch(() => []);
+        throw new Error(`${e.message.split('\n')[0]}; Tasks rows: ${JSON.stringify(rows)}`);
+      });
       ctx.log(`    ${await task.getAttribute('aria-label')}`);
       const proc = pane.getByRole('treeitem', { name: /^Process RSS [+−±]?[\d.]+ (B|KB|MB): since [\d:]+ ?(AM|PM)? · / }).first();
       await proc.waitFor({ timeout: 60000 });  // the second breakdown comes 10 s after the first

@@ -41,7 +41,7 @@ module.exports = {
       const header = paneHeader('Threads');
       if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
       // Threads open first: the workbench keeps one view of a container expanded.
-      for (const title of ['Workers', 'Heap', 'Allocations', 'Tasks']) {
+      for (const title of ['Workers', 'Heap', 'Allocations', 'Tasks', 'Pool Memory', 'Fleet']) {
         const h = paneHeader(title);
         await until(`${title} collapsed`, async () => {
           if ((await h.getAttribute('aria-expanded')) === 'true') await h.locator('h3.title').click();

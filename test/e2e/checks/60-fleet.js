@@ -111,6 +111,9 @@ module.exports = {
       // Attach on the child until `text` shows (a settings file change reaches the extension after a moment).
       const attachExpecting = async (text, tries = 4) => {
         for (let i = 1; ; i++) {
+          // an empty notification list: the new error comes as a toast, not below older ones in the center
+          await runCommand(page, 'Notifications: Clear All Notifications').catch(() => { });
+          await page.keyboard.press('Escape');
           if (!(await childRow().isVisible())) { await leaky.click(); await page.keyboard.press('ArrowRight'); }
           await childRow().waitFor({ timeout: 30000 });
           await clickInline(page, childRow(), 'Attach through Tunnel');
@@ -121,7 +124,6 @@ module.exports = {
       await attachExpecting('set workerLens.fleet.tunnelCommand');
       // 2. A tunnel command that exits: its exit code and stderr in the error; nothing left running.
       writeSettings({ 'workerLens.fleet.tunnelCommand': "sh -c 'echo wl-e2e no route to $0 >&2; exit 3' {host}" });
-      await page.locator('.notification-list-item .codicon-notifications-clear-all, .notification-toast .codicon-close').first().click().catch(() => { });
       await attachExpecting('the tunnel command exited (3) before 127.0.0.1:');
       await notification(page, `wl-e2e no route to ${hosts[0]}`, 5000);
       if (pidsMatching(/wl-e2e no route/).length) throw new Error('the failed tunnel command is still running');
