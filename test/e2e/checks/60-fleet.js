@@ -158,10 +158,23 @@ module.exports = {
       await remoteTask.waitFor({ timeout: 60000 });
       ctx.log(`    remote Tasks view: ${await remoteTask.getAttribute('aria-label')}`);
       await tasksHeader.locator('.title').first().click();  // folded again: room for the Heap view in the shot
+      // The Threads view too: the remote child's threads from its agent (no outside reading on a remote host).
+      const threadsHeader = page.locator('.pane-header', { hasText: /^Threads/ }).first();
+      if ((await threadsHeader.getAttribute('aria-expanded')) !== 'true') await threadsHeader.locator('.title').first().click();
+      const threadsMsg = page.locator('.pane', { has: threadsHeader }).locator('.tree-explorer-viewlet-tree-view-message, .pane-body .message')
+        .filter({ hasText: new RegExp(`\\(pid ${child.pid}\\) on ${hosts[0]}: \\d+ threads, from the agent`) }).first();
+      await threadsMsg.waitFor({ timeout: 60000 });
+      await page.locator('.pane', { has: threadsHeader }).locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: /^MainThread$/ }) }).first().waitFor({ timeout: 30000 });
+      ctx.log(`    remote Threads view: ${(await threadsMsg.textContent()).replace(/\s+/g, ' ').slice(0, 160)}`);
       // A clean picture: the failure paths' notifications cleared, no tooltip over the Heap view.
       await runCommand(page, 'Notifications: Clear All Notifications').catch(() => { });
       await page.keyboard.press('Escape');
       await page.mouse.move(700, 450);
+      // Room for the Heap table beside the Fleet rows: fold the other views.
+      for (const title of ['Pool Memory', 'Threads', 'Allocations', 'Tasks']) {
+        const h = page.locator('.pane-header', { hasText: new RegExp(`^${title}`) }).first();
+        if ((await h.getAttribute('aria-expanded')) === 'true') await h.locator('.title').first().click();
+      }
       await new Promise(r => setTimeout(r, 1500));
       await ctx.shot('fleet-attach-heap');
       // 4. Detach stops the tunnel's process group.
