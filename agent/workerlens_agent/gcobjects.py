@@ -21,7 +21,7 @@ import sys
 from collections import deque
 from functools import partial
 from itertools import chain, compress, filterfalse, islice, repeat
-from operator import itemgetter, methodcaller, not_
+from operator import is_not, itemgetter, methodcaller, not_
 
 try:
     from collections import _count_elements  # the C loop behind Counter
@@ -182,6 +182,37 @@ def referrers(targets, keep_types=None):
     lazy = _Lazy(partial(gc.get_referrers, *targets))
     lazy.run(_listed(holder, _sturdy(lazy) if keep_types is None else _kept(lazy, keep_types)))
     return holder.pop()
+
+
+def referrers_noting_fragile(targets, limit=None):
+    """(referrers(targets), at most `limit` of them; the ids of targets an exact tuple/frozenset among
+    the referrers holds). Those tuples are never held: their referents' ids are read inside the call
+    (retainerpaths marks what lies behind them). Not the call's own argument tuple (3.11+ keep it)."""
+    holder = []
+    fn = partial(gc.get_referrers, *targets)
+    wanted = set(map(id, targets))
+    lazy = _Lazy(fn)
+    rs = _sturdy(lazy) if limit is None else islice(_sturdy(lazy), limit)
+    fragile = filter(partial(is_not, fn.args), _kept(lazy, _FRAGILE_IDS))
+    lazy.run(_listed(holder, rs), _listed(holder, filter(wanted.__contains__, map(id, _from(map(gc.get_referents, fragile))))))
+    held = holder.pop()
+    return holder.pop(), set(held)
+
+
+def last_of_types(wanted, k):
+    """{id(type): deque of the last k gc-tracked objects of that exact type, in gc.get_objects() order}
+    for the types in `wanted` (ids; exact tuple and frozenset are refused). One pass, routed in C:
+    each object goes to its type's bounded deque or to a deque of length 0, so memory stays k per type.
+    The caller drops its own containers from the result (ours are gc objects too)."""
+    sink = deque(maxlen=0)
+    pick = {}
+    for i in wanted:
+        if i not in _FRAGILE_IDS:
+            pick[i] = deque(maxlen=max(1, int(k)))
+    lazy = objects()
+    route = map(pick.get, map(id, map(type, lazy.view())), repeat(sink))
+    lazy.run(partial(deque, map(deque.append, route, lazy.view()), 0))
+    return pick
 
 
 def total():
