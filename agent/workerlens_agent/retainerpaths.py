@@ -216,10 +216,13 @@ def _label(chain, modules):
             labels.append("<frame>")
     else:
         labels.append("%s.%s" % (module_of(root), qualname(root)))  # a class
+    step = None
     for parent, child in zip(chain, chain[1:]):
         step, attr_style = _step(parent, child, attr_style)
         if step:
             labels.append(step)
+    if step == "" and attr_style is True:
+        labels.append("__dict__")  # the target is a class namespace or an instance's dict itself
     return labels
 
 
