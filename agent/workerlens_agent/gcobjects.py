@@ -199,19 +199,26 @@ def referrers_noting_fragile(targets, limit=None):
     return holder.pop(), set(held)
 
 
-def last_of_types(wanted, k):
+def last_of_types(wanted, k, window=None):
     """{id(type): deque of the last k gc-tracked objects of that exact type, in gc.get_objects() order}
     for the types in `wanted` (ids; exact tuple and frozenset are refused). One pass, routed in C:
     each object goes to its type's bounded deque or to a deque of length 0, so memory stays k per type.
-    The caller drops its own containers from the result (ours are gc objects too)."""
+    window: only the last `window` objects are read (a C copy of that slice, made and dropped inside
+    the call), so the cost does not grow with the heap. The caller drops its own containers from the
+    result (ours are gc objects too)."""
     sink = deque(maxlen=0)
     pick = {}
     for i in wanted:
         if i not in _FRAGILE_IDS:
             pick[i] = deque(maxlen=max(1, int(k)))
     lazy = objects()
-    route = map(pick.get, map(id, map(type, lazy.view())), repeat(sink))
-    lazy.run(partial(deque, map(deque.append, route, lazy.view()), 0))
+    steps = ()
+    src = lazy
+    if window:
+        src = _Lazy(None)
+        steps = (partial(deque, map(src.box.append, map(itemgetter(slice(-int(window), None)), lazy.box)), 0),)
+    route = map(pick.get, map(id, map(type, src.view())), repeat(sink))
+    lazy.run(*(steps + (partial(deque, map(deque.append, route, src.view()), 0),)), also=(src,) if window else ())
     return pick
 
 

@@ -12,6 +12,8 @@ C member descriptors and the names class methods assign (see _instance_attr).
 import sys
 import time
 import types
+from itertools import repeat
+from operator import indexOf as _index_of, is_
 
 from . import gcobjects
 from .heapgraph import _items, key_name
@@ -116,7 +118,7 @@ def search(targets, exclude=(), max_depth=MAX_DEPTH, max_frontier=MAX_FRONTIER, 
                 rt = type(r)
                 if rt is _FrameType and _is_agent_frame(r):
                     continue
-                children = [id(c) for c in _get_referents(r) if id(c) in fids]
+                children = list(filter(fids.__contains__, map(id, _get_referents(r))))  # C: a big list is quick
                 if not children:
                     continue
                 is_root = rid in modules or rt is _FrameType or _has(mro_of(rt), type)
@@ -237,12 +239,40 @@ def key_of(o):
     return "%x:%x" % (id(o), id(type(o)))
 
 
+_NO_KEY = object()
+_ATOMIC_KEYS = (str, int, bytes, float, bool, type(None))
+_dict_keys, _dict_values, _dict_get = dict.keys, dict.values, dict.get
+
+
+def _key_holding(d, child):
+    """The key of d whose value is child, found in C (a big dict's items() would be a tuple per
+    item), when it is a str/int/bytes/float key: those hash and compare in C, so dict.get can check
+    the answer (the dict may change between the two C calls); else _NO_KEY and the slow way."""
+    try:
+        vals = list(_dict_values(d))
+        i = len(vals) - 1 - _index_of(map(is_, reversed(vals), repeat(child)), True)  # from the end: the newest
+        del vals
+        keys = list(_dict_keys(d))
+        k = keys[i] if 0 <= i < len(keys) else _NO_KEY
+        del keys
+        if type(k) in _ATOMIC_KEYS and _dict_get(d, k, _NO_KEY) is child:
+            return k
+    except Exception:
+        pass
+    return _NO_KEY
+
+
 def _step(parent, child, attr_style):
     """(label of the edge parent -> child, whether child's keys read as attributes)."""
     pt = type(parent)
     if pt is dict or _has(mro_of(pt), dict):
         if attr_style == "thread":
             return "", True  # the local's table of per-thread dicts: its keys are weakrefs
+        k = _key_holding(parent, child)
+        if k is not _NO_KEY:
+            if attr_style and type(k) is str:
+                return k, False
+            return key_name(k), False
         try:
             for k, v in _items(parent):
                 if v is child:
@@ -256,10 +286,12 @@ def _step(parent, child, attr_style):
         return "<internal>", False
     if pt is list or pt is tuple:
         base = list if pt is list else tuple
-        for i, v in enumerate(list(base.__iter__(parent))):
-            if v is child:
-                return "[%d]" % i, False
-        return "<internal>", False
+        try:  # in C, from the end (sampled instances are the newest): bools compared with True, never
+            # the items themselves (no __eq__ of theirs runs); over a copy, so the length matches
+            items = list(base.__iter__(parent))
+            return "[%d]" % (len(items) - 1 - _index_of(map(is_, reversed(items), repeat(child)), True)), False
+        except ValueError:
+            return "<internal>", False
     if pt is set or pt is frozenset:
         return "<item>", False
     if pt is _FrameType:

@@ -1,7 +1,8 @@
 """A retainer path for each of the flight recorder's top growing types: "tasks.Payload is held by
 tasks.leaky_storage[1234]", found from a few sampled instances by gc.get_referrers (retainerpaths.py).
 
-Which instances: the last PER_TYPE of the type in gc.get_objects() order (gcobjects.last_of_types).
+Which instances: the last PER_TYPE of the type in gc.get_objects() order (gcobjects.last_of_types,
+looking at the last WINDOW objects first, so the cost does not grow with the heap).
 That list runs youngest generation first, and each generation from its oldest object to its newest,
 so the last ones are the instances most recently promoted into the oldest generation holding the
 type: they survived collections (a running task's temporaries rarely do) and arrived recently, which
@@ -24,7 +25,8 @@ PER_TYPE = 5
 MAX_DEPTH = 8
 MAX_FRONTIER = 50        # each hop costs about all objects x referents x len(frontier)
 MAX_REFERRERS = 20000    # referrers kept per hop
-BUDGET_S = 0.25
+WINDOW = 100000          # instances are looked for among the last WINDOW objects first
+BUDGET_S = 0.5          # seconds; checked between hops (one hop at 1M objects: 20-60 ms here)
 PATH_TTL = 120.0
 NOTE_TTL = 30.0
 MAX_CLASSES = 200000     # the class walk stops there (a process with more classes gets a note)
@@ -60,8 +62,8 @@ def _classes_named(names):
 
 
 def _shape(labels):
-    """The path with list indices blanked: instances in one list share it."""
-    return "\x00".join("[…]" if lab.startswith("[") and lab[1:-1].isdigit() else lab for lab in labels)
+    """The path with subscripts blanked: instances in one list, or under keys of one dict, share it."""
+    return "\x00".join("[…]" if lab.startswith("[") else lab for lab in labels)
 
 
 class TypePaths(object):
@@ -95,7 +97,7 @@ class TypePaths(object):
             return 0.0
         t0 = time.perf_counter()
         try:
-            found = self._search([g["type"] for g in todo], t0 + BUDGET_S)
+            found = self._search([g["type"] for g in todo], dict((g["type"], g["count"]) for g in todo), t0 + BUDGET_S)
         except Exception as e:  # never into the worker; say so in the report
             found = dict((g["type"], {"path": None, "pathNote": "the path search failed: %s" % str(e)[:160]})
                          for g in todo)
@@ -110,7 +112,7 @@ class TypePaths(object):
             g.update(entry)
         return cost
 
-    def _search(self, names, deadline):
+    def _search(self, names, counts, deadline):
         wanted = set(names)
         classes = _classes_named(wanted)
         out = {}
@@ -120,7 +122,16 @@ class TypePaths(object):
                 out[n] = {"path": None, "pathNote": "the class was not found among the live classes (gone since the count?)"}
             for c in classes.get(n, ()):
                 ids[id(c)] = n
-        picks = gcobjects.last_of_types(list(ids), PER_TYPE)
+        # the tail first (WINDOW objects: the newest survivors are there); a full pass only for the
+        # types it did not hold PER_TYPE instances of (or all of theirs)
+        picks = gcobjects.last_of_types(list(ids), PER_TYPE, window=WINDOW)
+        short = [i for i, d in picks.items() if len(d) < min(PER_TYPE, counts.get(ids[i], PER_TYPE))]
+        if short:
+            more = gcobjects.last_of_types(short, PER_TYPE)
+            for i in short:
+                picks[i].clear()
+            picks.update(more)
+            more.clear()
         classes = None
         own = set(map(id, picks.values()))
         own.add(id(picks))
