@@ -204,8 +204,8 @@ def last_of_types(wanted, k, window=None):
     for the types in `wanted` (ids; exact tuple and frozenset are refused). One pass, routed in C:
     each object goes to its type's bounded deque or to a deque of length 0, so memory stays k per type.
     window: only the last `window` objects are read (a C copy of that slice, made and dropped inside
-    the call), so the cost does not grow with the heap. The caller drops its own containers from the
-    result (ours are gc objects too)."""
+    the call), so the cost does not grow with the heap. The caller drops its own containers (picks
+    of an earlier call) from the result."""
     sink = deque(maxlen=0)
     pick = {}
     for i in wanted:
@@ -219,6 +219,15 @@ def last_of_types(wanted, k, window=None):
         steps = (partial(deque, map(src.box.append, map(itemgetter(slice(-int(window), None)), lazy.box)), 0),)
     route = map(pick.get, map(id, map(type, src.view())), repeat(sink))
     lazy.run(*(steps + (partial(deque, map(deque.append, route, src.view()), 0),)), also=(src,) if window else ())
+    # ours were gc objects during the pass too (a dict, deques, a list): never hand them out
+    own = set(map(id, pick.values()))
+    own.update((id(pick), id(sink), id(lazy.box), id(src.box)))
+    for d in pick.values():
+        if any(map(own.__contains__, map(id, d))):
+            keep = [o for o in d if id(o) not in own]
+            d.clear()
+            d.extend(keep)
+            del keep
     return pick
 
 

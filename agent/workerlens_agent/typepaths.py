@@ -135,6 +135,8 @@ class TypePaths(object):
         classes = None
         own = set(map(id, picks.values()))
         own.add(id(picks))
+        if short:
+            own.add(id(more))
         targets = []           # a list, never a tuple: a tuple holding them would read as a tuple referrer
         by_name = {}
         for tid, d in list(picks.items()):

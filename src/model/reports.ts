@@ -89,12 +89,13 @@ export function formatReportList(entries: ReportEntry[]): string {
     '', 'Full report: workerlens reports --pid PID'].join('\n') + '\n';
 }
 
-/** A growing type's retainer path in words: "held by tasks.leaky_storage[1234] — how", or why there is none. */
-export function pathLine(g: ReportGrowingType, countedAt: number): string | undefined {
-  if (g.path === undefined) return undefined;
+/** A growing type's retainer path in words, "held by tasks.leaky_storage[1234]" then how it was
+ *  found (its own line: the path stays visible in a narrow editor), or why there is none. */
+export function pathLines(g: ReportGrowingType, countedAt: number): string[] {
+  if (g.path === undefined) return [];
+  if (g.path === null) return [`no path: ${g.pathNote ?? 'not searched'}`];
   const when = g.pathAt !== undefined && g.pathAt < countedAt - 0.5 ? `; found ${iso(g.pathAt)}` : '';
-  if (g.path === null) return `no path: ${g.pathNote ?? 'not searched'}`;
-  return `held by ${g.pathText ?? g.path.join(' → ')} — ${g.pathHow ?? 'by gc referrers'}${when}`;
+  return [`held by ${g.pathText ?? g.path.join(' → ')}`, `(${g.pathHow ?? 'by gc referrers'}${when})`];
 }
 
 /** The whole report as text: what happened, memory, growing types (with paths), last tasks, stacks. */
@@ -131,8 +132,7 @@ export function formatReport(e: ReportEntry): string {
     else if (!obj.growing.length) out.push('  none grew');
     for (const g of obj.growing) {
       out.push(`  ${('+' + formatCount(g.growth)).padStart(10)}  ${g.type} (${formatCount(g.count)} live)`);
-      const p = pathLine(g, obj.at);
-      if (p) out.push(`              ${p}`);
+      for (const p of pathLines(g, obj.at)) out.push(`              ${p}`);
     }
     if (obj.paths) {
       const s = obj.paths;

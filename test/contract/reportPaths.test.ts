@@ -89,7 +89,7 @@ test('the report of a leaking pool child names tasks.leaky_storage, and the CLI 
 
   const one = spawnSync(process.execPath, [CLI, 'reports', '--dir', reportsDir, '--pid', String(rep!.pid)], { encoding: 'utf8' });
   assert.equal(one.status, 0, one.stderr);
-  assert.match(one.stdout, /\+[\d,]+ {2}tasks\.Payload \([\d,]+ live\)\n {14}held by tasks\.leaky_storage\[\d+\] — one path from \d+ sampled instances? \(the newest survivors\), by gc referrers; shared by \d+ of them/);
+  assert.match(one.stdout, /\+[\d,]+ {2}tasks\.Payload \([\d,]+ live\)\n {14}held by tasks\.leaky_storage\[\d+\]\n {14}\(one path from \d+ sampled instances? \(the newest survivors\), by gc referrers; shared by \d+ of them/);
   assert.match(one.stdout, /retainer paths: last searched .*, took [\d.]+ ms \(\d+ types, \d+ sampled instances, \d+ gc\.get_referrers hops\)/);
 
   const json = spawnSync(process.execPath, [CLI, 'reports', '--dir', reportsDir, '--pid', String(rep!.pid), '--format', 'json'], { encoding: 'utf8' });

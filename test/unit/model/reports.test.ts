@@ -65,11 +65,12 @@ test('growing types show their retainer path, how it was obtained, or why there 
   const lines = text.split('\n');
   const at = lines.findIndex(l => l.includes('+880  tasks.Payload (900 live)'));
   assert.ok(at > 0, text);
-  assert.equal(lines[at + 1].trim(), 'held by tasks.leaky_storage[871] — one path from 5 sampled instances (the newest survivors), by gc referrers; shared by 5 of them; found 1970-01-01 00:16:43Z');
-  assert.match(lines[at + 2], /\+30 {2}tuple_tasks\.TupleHeld \(40 live\)/);
-  assert.equal(lines[at + 3].trim(), 'no path: reached only through tuples/frozensets, which the agent never holds (the worker may be filling one): no path from 5 sampled instances');
-  assert.match(lines[at + 4], /\+3 {2}dict \(20 live\)$/);  // beyond the searched types: no path line
-  assert.equal(lines[at + 5].trim(), 'retainer paths: last searched 1970-01-01 00:16:43Z, took 41.5 ms (2 types, 10 sampled instances, 3 gc.get_referrers hops); a path found is reused for a while');
+  assert.equal(lines[at + 1], '              held by tasks.leaky_storage[871]');
+  assert.equal(lines[at + 2].trim(), '(one path from 5 sampled instances (the newest survivors), by gc referrers; shared by 5 of them; found 1970-01-01 00:16:43Z)');
+  assert.match(lines[at + 3], /\+30 {2}tuple_tasks\.TupleHeld \(40 live\)/);
+  assert.equal(lines[at + 4].trim(), 'no path: reached only through tuples/frozensets, which the agent never holds (the worker may be filling one): no path from 5 sampled instances');
+  assert.match(lines[at + 5], /\+3 {2}dict \(20 live\)$/);  // beyond the searched types: no path line
+  assert.equal(lines[at + 6].trim(), 'retainer paths: last searched 1970-01-01 00:16:43Z, took 41.5 ms (2 types, 10 sampled instances, 3 gc.get_referrers hops); a path found is reused for a while');
   // a report of an older agent (no path fields) renders as before
   const old = formatReport({ file: 'f', alive: true, report: report(8) });
   assert.ok(!old.includes('held by') && !old.includes('retainer paths'), old);
