@@ -143,11 +143,12 @@ def search(targets, exclude=(), max_depth=MAX_DEPTH, max_frontier=MAX_FRONTIER, 
                         resolved[tid] = AGENT if _agent_root(root, modules) else "\x00".join(_label(chain, modules))
             chain = None
             del roots
-            # dicts first: module, class and instance namespaces are the likely way up
-            nxt.sort(key=lambda o: type(o) is not dict)
             if len(nxt) > max_frontier:
                 res.stopped = "frontier"
-            frontier = nxt[:max_frontier]
+                nxt = _fair(nxt, max_frontier, child_of, target_ids, resolved)
+            else:  # dicts first: module, class and instance namespaces are the likely way up
+                nxt.sort(key=lambda o: type(o) is not dict)
+            frontier = nxt
             del nxt
     finally:
         del frontier
@@ -160,6 +161,34 @@ def retainer_paths(targets, exclude=()):
     """{key_of(target): labels joined by NUL} for the targets a named root reaches within MAX_DEPTH hops."""
     found = search(targets, exclude).paths
     return {key_of(t): found[id(t)] for t in targets if id(t) in found}
+
+
+def _fair(nxt, n, child_of, target_ids, resolved):
+    """n of the referrers: taken in turn from the targets they lead to (one target's thousand
+    referrers must not crowd out another's only way up), unresolved targets first, dicts first."""
+    groups = {}
+    for o in nxt:
+        i = id(o)
+        for _ in range(64):  # down the first child to a target
+            if i in target_ids:
+                break
+            kids = child_of.get(i)
+            if not kids:
+                break
+            i = kids[0]
+        groups.setdefault(i, []).append(o)
+    order = [g for _t, g in sorted(groups.items(), key=lambda kv: kv[0] in resolved)]
+    for g in order:
+        g.sort(key=lambda o: type(o) is not dict)
+    out = []
+    k = 0
+    while len(out) < n and order:
+        order = [g for g in order if len(g) > k]
+        for g in order:
+            if len(out) < n:
+                out.append(g[k])
+        k += 1
+    return out
 
 
 def _targets_below(fid, child_of, target_ids):

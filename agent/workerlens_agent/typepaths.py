@@ -187,8 +187,8 @@ def _verdict(inst, res):
     elif res.stopped == "time":
         note = "skipped for cost: the search stopped at its %d ms budget before reaching a named root" % (BUDGET_S * 1000)
     elif res.stopped in ("depth", "frontier"):
-        note = ("not reached within %d hops (following at most %d referrers a hop) from %d sampled instances"
-                % (MAX_DEPTH, MAX_FRONTIER, len(inst)))
+        note = ("not reached within %d hops (following at most %d referrers a hop) from %d sampled instances "
+                "(instances in garbage cycles awaiting a collection end here too)" % (MAX_DEPTH, MAX_FRONTIER, len(inst)))
     elif agent:
         note = "held only by Worker Lens' own objects"
     else:
