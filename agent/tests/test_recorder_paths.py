@@ -190,23 +190,29 @@ class CeleryPathsTest(unittest.TestCase):
                     return rep
             return None
         wait_for(lambda: (mine() or {}).get("objects"), 30, "the child's first count")
-        # a steady leak over several counts (they are spaced to stay under 0.5 % of wall time)
+        # a steady leak over several counts (they are spaced to stay under 0.5 % of wall time; under
+        # load that is 10 s or more apart): tasks.Payload +1 and tuple_tasks.TupleHeld +0.5 per leak
         producer = self.box.spawn([
             "/usr/bin/python3", "-c",
             "import time\nfrom tasks import leak\nfrom tuple_tasks import hold\n"
-            "for i in range(3000):\n    leak.apply_async((i, 100), queue='paths')\n"
-            "    if i % 4 == 0:\n        hold.apply_async((2,), queue='paths')\n    time.sleep(0.01)"],
+            "for i in range(30000):\n    leak.apply_async((i, 100), queue='paths')\n"
+            "    if i % 2 == 0:\n        hold.apply_async((1,), queue='paths')\n    time.sleep(0.01)"],
             cwd=EXAMPLE, env=self.box.env(CELERY_BROKER_URL=self.redis.url, PYTHONPATH=extra))
+
+        seen = []
 
         def found():
             rep = mine()
+            seen[:] = [((rep or {}).get("objects") or {}).get("growing", [])[:4], ((rep or {}).get("objects") or {}).get("paths")]
             g = {e["type"]: e for e in ((rep or {}).get("objects") or {}).get("growing", [])}
             p, t = g.get("tasks.Payload"), g.get("tuple_tasks.TupleHeld")
             if p and p.get("path") and t and "pathNote" in t and "growth seen in one count" not in t["pathNote"]:
                 return rep
             return None
         try:
-            rep = wait_for(found, 90, "a report with the Payload path and the TupleHeld note")
+            rep = wait_for(found, 120, "a report with the Payload path and the TupleHeld note")
+        except AssertionError as e:
+            raise AssertionError("%s; the child's last report: %r" % (e, seen))
         finally:
             producer.kill()
             producer.wait()

@@ -1,8 +1,9 @@
 """The flight recorder: a small rolling report of this process, refreshed on disk every few seconds.
 
 What it holds: RSS (and the memory breakdown's parts when this build has it), the Python types that
-grew most since the first count (the top few with a retainer path: typepaths.py), the last tasks with their RSS change, per-task histograms of that
-change, thread stacks, and at the end how the process exited. It is also how pool children feed the
+grew most since the first count (the top few with a retainer path: typepaths.py), the last tasks
+with their RSS change, per-task histograms of that change, thread stacks, and at the end how the
+process exited. It is also how pool children feed the
 main process's /metrics (metrics.py reads the files). Costs are bounded: a light refresh (RSS,
 stacks, write) every interval; object counts only as often as keeps them under 0.5 % of wall time;
 report size capped. A failing disk pauses the recorder with the reason instead of raising.

@@ -73,7 +73,7 @@ test('the report of a leaking pool child names tasks.leaky_storage, and the CLI 
   while (!childReport()?.objects && Date.now() - t0 < 60_000) await new Promise(r => setTimeout(r, 200));
   assert.ok(childReport()?.objects, 'the pool child counted once');
   // a steady leak over several counts (the recorder spaces them to stay under 0.5 % of wall time)
-  const producer = spawn(PYTHON, ['-c', "import time\nfrom tasks import leak\nfor i in range(4000):\n    leak.apply_async((i, 100), queue='paths')\n    time.sleep(0.01)"],
+  const producer = spawn(PYTHON, ['-c', "import time\nfrom tasks import leak\nfor i in range(20000):\n    leak.apply_async((i, 100), queue='paths')\n    time.sleep(0.01)"],
     { cwd: EXAMPLE, env, stdio: 'ignore' });
   procs.push(producer);
   let rep: FlightReport | undefined;
