@@ -21,7 +21,7 @@ import sys
 from collections import deque
 from functools import partial
 from itertools import chain, compress, filterfalse, islice, repeat
-from operator import itemgetter, methodcaller, not_
+from operator import is_not, itemgetter, methodcaller, not_
 
 try:
     from collections import _count_elements  # the C loop behind Counter
@@ -182,6 +182,53 @@ def referrers(targets, keep_types=None):
     lazy = _Lazy(partial(gc.get_referrers, *targets))
     lazy.run(_listed(holder, _sturdy(lazy) if keep_types is None else _kept(lazy, keep_types)))
     return holder.pop()
+
+
+def referrers_noting_fragile(targets, limit=None):
+    """(referrers(targets), at most `limit` of them; the ids of targets an exact tuple/frozenset among
+    the referrers holds). Those tuples are never held: their referents' ids are read inside the call
+    (retainerpaths marks what lies behind them). Not the call's own argument tuple (3.11+ keep it)."""
+    holder = []
+    fn = partial(gc.get_referrers, *targets)
+    wanted = set(map(id, targets))
+    lazy = _Lazy(fn)
+    rs = _sturdy(lazy) if limit is None else islice(_sturdy(lazy), limit)
+    fragile = filter(partial(is_not, fn.args), _kept(lazy, _FRAGILE_IDS))
+    lazy.run(_listed(holder, rs), _listed(holder, filter(wanted.__contains__, map(id, _from(map(gc.get_referents, fragile))))))
+    held = holder.pop()
+    return holder.pop(), set(held)
+
+
+def last_of_types(wanted, k, window=None):
+    """{id(type): deque of the last k gc-tracked objects of that exact type, in gc.get_objects() order}
+    for the types in `wanted` (ids; exact tuple and frozenset are refused). One pass, routed in C:
+    each object goes to its type's bounded deque or to a deque of length 0, so memory stays k per type.
+    window: only the last `window` objects are read (a C copy of that slice, made and dropped inside
+    the call), so the cost does not grow with the heap. The caller drops its own containers (picks
+    of an earlier call) from the result."""
+    sink = deque(maxlen=0)
+    pick = {}
+    for i in wanted:
+        if i not in _FRAGILE_IDS:
+            pick[i] = deque(maxlen=max(1, int(k)))
+    lazy = objects()
+    steps = ()
+    src = lazy
+    if window:
+        src = _Lazy(None)
+        steps = (partial(deque, map(src.box.append, map(itemgetter(slice(-int(window), None)), lazy.box)), 0),)
+    route = map(pick.get, map(id, map(type, src.view())), repeat(sink))
+    lazy.run(*(steps + (partial(deque, map(deque.append, route, src.view()), 0),)), also=(src,) if window else ())
+    # ours were gc objects during the pass too (a dict, deques, a list): never hand them out
+    own = set(map(id, pick.values()))
+    own.update((id(pick), id(sink), id(lazy.box), id(src.box)))
+    for d in pick.values():
+        if any(map(own.__contains__, map(id, d))):
+            keep = [o for o in d if id(o) not in own]
+            d.clear()
+            d.extend(keep)
+            del keep
+    return pick
 
 
 def total():

@@ -1,8 +1,9 @@
 """The flight recorder: a small rolling report of this process, refreshed on disk every few seconds.
 
 What it holds: RSS (and the memory breakdown's parts when this build has it), the Python types that
-grew most since the first count, the last tasks with their RSS change, per-task histograms of that
-change, thread stacks, and at the end how the process exited. It is also how pool children feed the
+grew most since the first count (the top few with a retainer path: typepaths.py), the last tasks
+with their RSS change, per-task histograms of that change, thread stacks, and at the end how the
+process exited. It is also how pool children feed the
 main process's /metrics (metrics.py reads the files). Costs are bounded: a light refresh (RSS,
 stacks, write) every interval; object counts only as often as keeps them under 0.5 % of wall time;
 report size capped. A failing disk pauses the recorder with the reason instead of raising.
@@ -14,7 +15,7 @@ import os
 import sys
 import time
 
-from . import heapcounts, memoryparts, procinfo, reportfiles, tasksample
+from . import heapcounts, memoryparts, procinfo, reportfiles, tasksample, typepaths
 from ._compat import originals
 from .protocol import AGENT_VERSION
 from .stderrlog import log as _log
@@ -112,8 +113,10 @@ class Recorder(object):
         self.writes = self.errors = 0
         self.last = None              # the last report dict (what /metrics reads in this process)
         self.exit = None
-        self._counts = None           # {"at", "costMs", "total", "rows"}
+        self._counts = None           # {"at", "costMs", "total", "growing", "paths"...}
         self._baseline = None         # {(module, type): count} of the first count
+        self._prev_growing = {}       # {type name: count} of the types growing at the previous count
+        self._paths = typepaths.TypePaths()  # a retainer path for the top growing types (cached)
         self._memory = None
         self._next_counts = 0.0
         self._retry_at = 0.0
@@ -174,14 +177,20 @@ class Recorder(object):
             if g > 0:
                 growing.append((g, n, mod, typ))
         growing.sort(key=lambda x: (-x[0], x[3]))
+        top = [{"type": typepaths.type_name(m, t), "count": n, "growth": g} for g, n, m, t in growing[:TOP_TYPES]]
+        path_cost = 0.0
+        try:  # paths of the top growing types (the report's objects.paths says what the last search cost)
+            path_cost = self._paths.annotate(top, self._prev_growing, now)
+        except Exception as e:
+            _log("flight recorder: retainer paths failed: %s" % e)
+        self._prev_growing = {g["type"]: g["count"] for g in top}
         self._counts = {"at": round(now, 3), "costMs": round(cost * 1000.0, 3), "total": counts["totalObjects"],
                         "trackedBytesEstimate": counts["totalSize"], "baselineAt": round(self._baseline["at"], 3),
-                        "growing": [{"type": (m + "." + t) if m and m != "builtins" else t, "count": n, "growth": g}
-                                    for g, n, m, t in growing[:TOP_TYPES]]}
+                        "growing": top, "paths": self._paths.last}
         if mem is not None:
             mem["at"] = round(now, 3)
         self._memory = mem
-        self._next_counts = now + max(self.interval, cost / COUNTS_DUTY)
+        self._next_counts = now + max(self.interval, (cost + path_cost) / COUNTS_DUTY)  # one duty budget for both
 
     def build(self, now=None, heavy=True):
         now = time.time() if now is None else now

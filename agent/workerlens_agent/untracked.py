@@ -5,7 +5,7 @@ module dict of rendered strings can grow by gigabytes and no gc-based count sees
 found as referents of the tracked objects (C traversal, chunked, deduplicated by id), then the
 untracked dicts/tuples among them are expanded in turn. Containers (dict/list/set/deque, tracked or
 not) with many items are ranked by the bytes they hold directly; each gets a retainer path up to a
-named root (module global, class attribute, a thread's frame) through gc.get_referrers. No user
+named root (module global, class attribute, a thread's frame): retainerpaths.py. No user
 code runs: lengths and items come from the C slots of the exact builtin types, sizes from
 safe.SizeOf, names from str/int keys only.
 """
@@ -20,8 +20,8 @@ from operator import is_
 from . import gcobjects
 from ._compat import originals
 from .heapcounts import count_by
-from .heapgraph import _items, key_name
-from .safe import SizeOf, module_of, mro_of, own_attr, qualname, typedict_of
+from .retainerpaths import AGENT, key_of as _key, module_dicts as _module_dicts, path_text as _text, retainer_paths
+from .safe import SizeOf, module_of, qualname
 
 MAX_UNTRACKED = 3000000   # walk stops (partial) beyond this many distinct untracked objects
 CHUNK = 32768
@@ -29,31 +29,16 @@ SAMPLE = 20000
 MIN_LEN = 64              # containers with fewer items are not ranked
 MAX_CANDIDATES = 300
 MAX_OWNED_ITEMS = 20000   # owned bytes of bigger containers come from a strided sample
-MAX_DEPTH = 10
-MAX_FRONTIER = 200   # gc.get_referrers(*frontier) costs objects x referents x len(frontier)
 
 _get_referents = gc.get_referents
 _chain = chain.from_iterable
 _dict_keys = dict.keys
 _dict_values = dict.values
 _is_tracked = gc.is_tracked
-_FrameType = types.FrameType
-_ModuleType = types.ModuleType
-_CellType = type((lambda x: lambda: x)(0).__closure__[0])
-_code_of = types.FunctionType.__dict__["__code__"].__get__
-_object_getattribute = object.__getattribute__
-_module_dict = types.ModuleType.__dict__["__dict__"].__get__
 _deque = collections.deque
 _CONTAINERS = (dict, list, set, frozenset, _deque, collections.OrderedDict, collections.defaultdict)
 _LEN = {t: t.__len__ for t in _CONTAINERS}
-_SHARED = (type, _ModuleType, types.FunctionType, types.BuiltinFunctionType, types.CodeType)
-_local_type = None
-try:
-    import _thread
-    _local_type = _thread._local
-except Exception:
-    pass
-_AGENT_DIR = __file__.rsplit("/", 1)[0] if "/" in __file__ else ""
+_SHARED = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.CodeType)
 _sizeof = SizeOf()
 
 # containers reported last time, so their series continue even when they fall out of the top
@@ -255,235 +240,3 @@ def _owned(c, n):
     del refs, rtypes
     kinds.sort(key=lambda e: -e[0])
     return base + total * step, [nm for _k, nm in kinds[:3]]
-
-
-# -- retainer paths ----------------------------------------------------------------------------
-def _is_agent_frame(f):
-    try:
-        return f.f_code.co_filename.startswith(_AGENT_DIR)
-    except Exception:
-        return True
-
-
-def _has(mro, klass):
-    for m in mro or ():
-        if m is klass:
-            return True
-    return False
-
-
-def _module_dicts():
-    """{id(module.__dict__): module name} from sys.modules (str keys, real modules only)."""
-    modules = {}
-    for name, m in _items(sys.modules):
-        if type(name) is str and _has(mro_of(type(m)), _ModuleType):
-            try:
-                modules[id(_module_dict(m))] = name
-            except Exception:
-                pass
-    return modules
-
-
-def retainer_paths(targets, exclude=()):
-    """{_key(target): labels joined by NUL} for the targets a named root reaches within MAX_DEPTH hops."""
-    modules = _module_dicts()
-    target_ids = set(map(id, targets))
-    skip = set(exclude) | target_ids
-    skip.add(id(targets))
-    child_of = {}    # id(parent) -> id(child) one hop nearer a target
-    keep = {}        # id -> object, for the chains (this dict itself is skipped)
-    skip.add(id(keep))
-    for t in targets:
-        keep[id(t)] = t
-    resolved = {}
-    frontier = list(targets)
-    for _depth in range(MAX_DEPTH):
-        if not frontier or len(resolved) == len(target_ids):
-            break
-        fids = set(map(id, frontier))
-        rs = gcobjects.referrers(frontier)  # without tuples/frozensets: paths through them are not followed
-        skip.update((id(rs), id(frontier)))
-        roots = []
-        nxt = []
-        for r in rs:
-            rid = id(r)
-            if rid in skip:
-                continue
-            rt = type(r)
-            if rt is _FrameType and _is_agent_frame(r):
-                continue
-            children = [id(c) for c in _get_referents(r) if id(c) in fids]
-            if not children:
-                continue
-            is_root = rid in modules or rt is _FrameType or _has(mro_of(rt), type)
-            if rid in child_of:  # met again one level up (a module holding two things on the way)
-                child_of[rid].extend(children)
-                if is_root:
-                    roots.append(r)
-                continue
-            child_of[rid] = children
-            keep[rid] = r
-            if is_root:
-                roots.append(r)
-            else:
-                nxt.append(r)
-        del rs
-        for root in roots:
-            for chain in _chains(root, child_of, keep, target_ids):
-                tid = id(chain[-1])
-                if tid not in resolved:
-                    # the agent's own containers are left out, and never named (naming an
-                    # instance attribute may materialise that instance's __dict__)
-                    resolved[tid] = AGENT if _agent_root(root, modules) else "\x00".join(_label(chain, modules))
-        del roots
-        # dicts first: module, class and instance namespaces are the likely way up
-        nxt.sort(key=lambda o: type(o) is not dict)
-        frontier = nxt[:MAX_FRONTIER]
-        del nxt
-    del frontier
-    out = {}
-    for t in targets:
-        if id(t) in resolved:
-            out[_key(t)] = resolved[id(t)]
-    keep.clear()
-    return out
-
-
-AGENT = "\x00agent"
-
-
-def _agent_root(root, modules):
-    name = modules.get(id(root))
-    if name is None and _has(mro_of(type(root)), type):
-        name = module_of(root)
-    return name is not None and (name == "workerlens_agent" or name.startswith("workerlens_agent."))
-
-
-def _chains(root, child_of, keep, target_ids):
-    """Every chain root -> ... -> target through the BFS tree (depth-first, shortest first per level)."""
-    stack = [[root]]
-    while stack:
-        chain = stack.pop()
-        last = id(chain[-1])
-        if last in target_ids and len(chain) > 1:
-            yield chain
-            continue
-        for c in child_of.get(last, ()):
-            if c in keep and all(id(x) != c for x in chain):
-                stack.append(chain + [keep[c]])
-
-
-def _label(chain, modules):
-    """Labels of a chain root -> ... -> target: ["tasks", "_seen"] (text: "tasks._seen")."""
-    root = chain[0]
-    rt = type(root)
-    labels = []
-    attr_style = False
-    if id(root) in modules:
-        labels.append(modules[id(root)])
-        attr_style = True
-    elif rt is _FrameType:
-        try:
-            code = root.f_code
-            labels.append("<frame %s() %s:%d>" % (code.co_name, code.co_filename.rsplit("/", 1)[-1], root.f_lineno or 0))
-        except Exception:
-            labels.append("<frame>")
-    else:
-        labels.append("%s.%s" % (module_of(root), qualname(root)))  # a class
-    for parent, child in zip(chain, chain[1:]):
-        step, attr_style = _step(parent, child, attr_style)
-        if step:
-            labels.append(step)
-    return labels
-
-
-def _text(labels):
-    text = labels[0]
-    for lab in labels[1:]:
-        text += lab if lab.startswith("[") else "." + lab
-    return text
-
-
-def _key(o):
-    return "%x:%x" % (id(o), id(type(o)))
-
-
-def _step(parent, child, attr_style):
-    """(label of the edge parent -> child, whether child's keys read as attributes)."""
-    pt = type(parent)
-    if pt is dict or _has(mro_of(pt), dict):
-        if attr_style == "thread":
-            return "", True  # the local's table of per-thread dicts: its keys are weakrefs
-        try:
-            for k, v in _items(parent):
-                if v is child:
-                    if attr_style and type(k) is str:
-                        return k, False
-                    return key_name(k), False
-                if k is child:
-                    return "<key>", False
-        except Exception:
-            pass
-        return "<internal>", False
-    if pt is list or pt is tuple:
-        base = list if pt is list else tuple
-        for i, v in enumerate(list(base.__iter__(parent))):
-            if v is child:
-                return "[%d]" % i, False
-        return "<internal>", False
-    if pt is set or pt is frozenset:
-        return "<item>", False
-    if pt is _FrameType:
-        return "", False
-    if _has(mro_of(pt), type):
-        try:
-            if child is _get_referents(typedict_of(parent))[0]:
-                return "", True  # the class namespace: its keys are attributes
-        except Exception:
-            pass
-        return "<internal>", False
-    if _local_type is not None and pt is _local_type:
-        return "<per-thread>", "thread"
-    if pt is types.FunctionType or pt is types.MethodType or pt is _CellType:
-        return "<%s>" % qualname(pt), False
-    if type(child) is dict:
-        return "", True  # an instance's __dict__ (materialised): keys are attribute names
-    name = _instance_attr(parent, pt, child)
-    return (name, False) if name else ("<%s>" % qualname(pt), False)
-
-
-def _instance_attr(inst, t, child):
-    """The attribute of a Python-class instance holding child, without materialising its __dict__
-    (3.11+ keep attributes inline until someone reads __dict__): slots through their C member
-    descriptors, then the names the class's methods assign (their code's co_names) read with
-    object.__getattribute__ where the class defines nothing of that name (so no descriptor or
-    property can run; the instance's own __getattribute__/__getattr__ are bypassed)."""
-    names = []
-    try:
-        for klass in mro_of(t) or ():
-            for name, value in _items(_get_referents(typedict_of(klass))[0]):
-                tv = type(value)
-                if tv is types.MemberDescriptorType and type(name) is str:
-                    try:
-                        if value.__get__(inst) is child:
-                            return name
-                    except Exception:
-                        pass
-                elif tv is types.FunctionType:
-                    try:
-                        names.extend(n for n in _code_of(value).co_names if type(n) is str)
-                    except Exception:
-                        pass
-        seen = set()
-        for name in names:
-            if name in seen or own_attr(t, name) is not None:
-                continue
-            seen.add(name)
-            try:
-                if _object_getattribute(inst, name) is child:
-                    return name
-            except Exception:
-                pass
-    except Exception:
-        pass
-    return None

@@ -12,7 +12,8 @@ Lists the flight-recorder reports of worker processes (started with --workerlens
 --workerlens-metrics): running ones and the last report of each that exited, with why
 (max_tasks_per_child, max_memory_per_child, signal 9 → probably the OOM killer).
   --dir DIR      read DIR instead of $WORKERLENS_REPORTS_DIR or <discovery dir>/reports
-  --pid PID      print that process's whole report (memory, growing types, last tasks, stacks)
+  --pid PID      print that process's whole report (memory, growing types with a retainer path,
+                 last tasks, stacks)
   --exited       only processes that exited or were killed
   --format json  the reports as JSON ({"reports": [...], "notes": [...]})
 Files that are truncated or not reports are skipped, each with a note on stderr.`;

@@ -1,6 +1,6 @@
 // Flight-recorder reports (src/protocol/reports.ts): checking a file's text, the exit status in
 // words, and the plain-text rendering that `workerlens reports` prints and the editor opens.
-import { FlightReport, REPORT_FORMAT, REPORT_VERSION } from '../protocol/reports';
+import { FlightReport, REPORT_FORMAT, REPORT_VERSION, ReportGrowingType } from '../protocol/reports';
 import { formatBytes, formatCount } from '../common/format';
 
 export type ParsedReport = { report: FlightReport; note?: undefined } | { report?: undefined; note: string };
@@ -89,7 +89,16 @@ export function formatReportList(entries: ReportEntry[]): string {
     '', 'Full report: workerlens reports --pid PID'].join('\n') + '\n';
 }
 
-/** The whole report as text: what happened, memory, growing types, last tasks, stacks. */
+/** A growing type's retainer path in words, "held by tasks.leaky_storage[1234]" then how it was
+ *  found (its own line: the path stays visible in a narrow editor), or why there is none. */
+export function pathLines(g: ReportGrowingType, countedAt: number): string[] {
+  if (g.path === undefined) return [];
+  if (g.path === null) return [`no path: ${g.pathNote ?? 'not searched'}`];
+  const when = g.pathAt !== undefined && g.pathAt < countedAt - 0.5 ? `; found ${iso(g.pathAt)}` : '';
+  return [`held by ${g.pathText ?? g.path.join(' → ')}`, `(${g.pathHow ?? 'by gc referrers'}${when})`];
+}
+
+/** The whole report as text: what happened, memory, growing types (with paths), last tasks, stacks. */
 export function formatReport(e: ReportEntry): string {
   const r = e.report;
   const out: string[] = [];
@@ -121,7 +130,15 @@ export function formatReport(e: ReportEntry): string {
     out.push(`Python types that grew most since the first count (${iso(obj.baselineAt)}; ${formatCount(obj.total)} gc-tracked objects at ${iso(obj.at)}, count took ${obj.costMs} ms):`);
     if (obj.at <= obj.baselineAt) out.push('  counted once so far: growth shows from the second count (counts are spaced to stay under 0.5 % of wall time)');
     else if (!obj.growing.length) out.push('  none grew');
-    for (const g of obj.growing) out.push(`  ${('+' + formatCount(g.growth)).padStart(10)}  ${g.type} (${formatCount(g.count)} live)`);
+    for (const g of obj.growing) {
+      out.push(`  ${('+' + formatCount(g.growth)).padStart(10)}  ${g.type} (${formatCount(g.count)} live)`);
+      for (const p of pathLines(g, obj.at)) out.push(`              ${p}`);
+    }
+    if (obj.paths) {
+      const s = obj.paths;
+      out.push(`  retainer paths: last searched ${iso(s.at)}, took ${s.costMs} ms` +
+        `${s.types !== undefined ? ` (${s.types} types, ${s.instances ?? 0} sampled instances, ${s.hops ?? 0} gc.get_referrers hops)` : ''}; a path found is reused for a while`);
+    }
   } else {
     out.push('Python types: not counted yet (the first count comes one refresh after start)');
   }

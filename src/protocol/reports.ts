@@ -39,13 +39,43 @@ export interface ReportTasks {
   running: number;
 }
 
+/** One growing type. The first few (agent typepaths.py) also carry a retainer path, or why not. */
+export interface ReportGrowingType {
+  type: string;
+  count: number;
+  growth: number;
+  /** Labels from a named root to a sampled instance (["tasks", "leaky_storage", "[1234]"]); null: see pathNote; absent: not searched (beyond the top few). */
+  path?: string[] | null;
+  /** The labels as code: "tasks.leaky_storage[1234]". */
+  pathText?: string;
+  /** How the path was obtained: "one path from 5 sampled instances (the newest survivors), by gc referrers; shared by 5 of them". */
+  pathHow?: string;
+  /** Why there is no path: not searched yet, skipped for cost, not reached within N hops, only through tuples... */
+  pathNote?: string;
+  /** When the path was found (unix s): paths are reused for a while instead of searched each count. */
+  pathAt?: number;
+}
+
+/** The last retainer-path search (its cost counts in the same 0.5 % duty budget as the counts). */
+export interface ReportPathSearch {
+  at: number;
+  costMs: number;
+  types?: number;
+  instances?: number;
+  hops?: number;
+  /** Why the search ended early: 'time' (its budget), 'depth', 'frontier' (referrers left out), or null. */
+  stopped?: string | null;
+}
+
 export interface ReportObjects {
   at: number;
   costMs: number;
   total: number;
   trackedBytesEstimate: number;
   baselineAt: number;
-  growing: { type: string; count: number; growth: number }[];
+  growing: ReportGrowingType[];
+  /** null until a path was searched; absent in reports of older agents. */
+  paths?: ReportPathSearch | null;
 }
 
 export interface ReportMemory {

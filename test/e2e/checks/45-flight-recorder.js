@@ -1,6 +1,7 @@
 // Issue 16: a pool child recycled at --max-memory-per-child and one killed with kill -9 show in the
 // Workers view under their main process with the reason; clicking the killed one opens its last
-// flight-recorder report (a read-only document).
+// flight-recorder report (a read-only document), which names who holds the growing tasks.Payload
+// (tasks.leaky_storage[N], the recorder's retainer path).
 'use strict';
 const cp = require('child_process');
 const fs = require('fs');
@@ -41,8 +42,18 @@ module.exports = {
       send(ctx, 30, 2000000); // 2 MB kept per task: the child passes 60 MB and is recycled
       const recycled = await until('a child recycled at max_memory_per_child', () =>
         reportsOf(main).find(r => r.exit && r.exit.by === 'main process' && r.exit.reason === 'max_memory_per_child'), 90000);
-      const victim = await until('a live child that has run tasks', () =>
-        reportsOf(main).find(r => r.role === 'child' && !r.exit && r.pid !== recycled.pid && r.tasks.completed > 0), 60000);
+      // the next child leaks small payloads steadily until its report names who holds them
+      // (the recorder searches a path once growth is seen in two counts in a row)
+      const producer = cp.spawn('/usr/bin/python3', ['-c', "import time\nfrom tasks import leak\nfor i in range(6000):\n    leak.apply_async((i, 100), queue='flight')\n    time.sleep(0.02)"],
+        { cwd: ctx.workspace, env: { ...process.env, CELERY_BROKER_URL: ctx.redis.url }, stdio: 'ignore' });
+      const payloadPath = r => ((r.objects && r.objects.growing) || []).find(g => g.type === 'tasks.Payload' && g.path);
+      let victim;
+      try {
+        victim = await until('a live child whose report has the Payload path', () =>
+          reportsOf(main).find(r => r.role === 'child' && !r.exit && r.pid !== recycled.pid && r.tasks.completed > 0 && payloadPath(r)), 90000);
+      } finally {
+        producer.kill('SIGKILL');
+      }
       process.kill(victim.pid, 'SIGKILL');
       await until('the kill recorded', () => reportsOf(main).find(r => r.pid === victim.pid && r.exit && r.exit.reason === 'sigkill'), 60000);
       ctx.log(`    recycled pid ${recycled.pid}, killed pid ${victim.pid}`);
@@ -69,7 +80,9 @@ module.exports = {
       const tab = page.locator('.tab', { hasText: `report-${victim.pid}-` });
       await tab.first().waitFor({ timeout: 10000 });
       const text = await shown();
-      for (const want of [`pid ${victim.pid}`, 'Memory: RSS', 'Tasks:', 'tasks.leak']) {
+      await until('the Payload path in the report', async () => /held by tasks\.leaky_storage\[\d+\]\s+\(one path from \d+ sampled instances?/.test(await shown()), 10000)
+        .catch(async e => { throw new Error(`${e.message}: ${(await shown()).slice(0, 1500)}`); });
+      for (const want of [`pid ${victim.pid}`, 'Memory: RSS', 'Tasks:', 'tasks.leak', 'tasks.Payload']) {
         if (!text.includes(want)) throw new Error(`the report lacks "${want}": ${text.slice(0, 600)}`);
       }
       await ctx.shot('flight-recorder-report');

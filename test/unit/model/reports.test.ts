@@ -47,3 +47,31 @@ test('status and words for each kind of exit', () => {
     assert.ok(text.includes(want), `missing "${want}" in:\n${text}`);
   }
 });
+
+test('growing types show their retainer path, how it was obtained, or why there is none', () => {
+  const r = report(7);
+  r.objects = {
+    at: 1005, costMs: 12, total: 60000, trackedBytesEstimate: 1, baselineAt: 1001,
+    growing: [
+      { type: 'tasks.Payload', count: 900, growth: 880, path: ['tasks', 'leaky_storage', '[871]'], pathText: 'tasks.leaky_storage[871]',
+        pathHow: 'one path from 5 sampled instances (the newest survivors), by gc referrers; shared by 5 of them', pathAt: 1003 },
+      { type: 'tuple_tasks.TupleHeld', count: 40, growth: 30, path: null,
+        pathNote: 'reached only through tuples/frozensets, which the agent never holds (the worker may be filling one): no path from 5 sampled instances', pathAt: 1005 },
+      { type: 'dict', count: 20, growth: 3 },
+    ],
+    paths: { at: 1003, costMs: 41.5, types: 2, instances: 10, hops: 3, stopped: null },
+  };
+  const text = formatReport({ file: 'f', alive: true, report: r });
+  const lines = text.split('\n');
+  const at = lines.findIndex(l => l.includes('+880  tasks.Payload (900 live)'));
+  assert.ok(at > 0, text);
+  assert.equal(lines[at + 1], '              held by tasks.leaky_storage[871]');
+  assert.equal(lines[at + 2].trim(), '(one path from 5 sampled instances (the newest survivors), by gc referrers; shared by 5 of them; found 1970-01-01 00:16:43Z)');
+  assert.match(lines[at + 3], /\+30 {2}tuple_tasks\.TupleHeld \(40 live\)/);
+  assert.equal(lines[at + 4].trim(), 'no path: reached only through tuples/frozensets, which the agent never holds (the worker may be filling one): no path from 5 sampled instances');
+  assert.match(lines[at + 5], /\+3 {2}dict \(20 live\)$/);  // beyond the searched types: no path line
+  assert.equal(lines[at + 6].trim(), 'retainer paths: last searched 1970-01-01 00:16:43Z, took 41.5 ms (2 types, 10 sampled instances, 3 gc.get_referrers hops); a path found is reused for a while');
+  // a report of an older agent (no path fields) renders as before
+  const old = formatReport({ file: 'f', alive: true, report: report(8) });
+  assert.ok(!old.includes('held by') && !old.includes('retainer paths'), old);
+});
