@@ -64,9 +64,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   step "apt-get update failed (no network to the Debian archive?); run: apt-get update" "${SUDO[@]}" apt-get update -qq
   step "apt-get could not install: ${missing[*]}; see which one with: apt-get install ${missing[*]}" \
     "${SUDO[@]}" apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}"
-  # the tests run their own prometheus on a loopback port; the package's service (:9090) is not wanted
-  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-    "${SUDO[@]}" systemctl disable --now prometheus prometheus-node-exporter >>"$LOG" 2>&1 || true
+  # the tests run their own prometheus and rabbitmq on loopback ports; the packages' services (:9090,
+  # and :5672 + epmd :4369 on every interface) are not wanted — only those this run installed are stopped
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    [[ " ${missing[*]} " == *" prometheus "* ]] && { "${SUDO[@]}" systemctl disable --now prometheus prometheus-node-exporter >>"$LOG" 2>&1 || true; }
+    [[ " ${missing[*]} " == *" rabbitmq-server "* ]] && { "${SUDO[@]}" systemctl disable --now rabbitmq-server epmd.socket epmd.service >>"$LOG" 2>&1 || true; }
   fi
 fi
 
