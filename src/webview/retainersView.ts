@@ -21,6 +21,7 @@ export interface RetainersViewState {
 
 /** Node text is 12 px: below 0.85 it is no longer comfortably readable, above 1.25 it looks oversized. */
 const MIN_SCALE = 0.85, MAX_SCALE = 1.25;
+const FIT_FLOOR = 0.65;  // below MIN_SCALE only to show a small graph whole (node text stays >= ~8 px)
 const ROOT_NAMES: Record<RootKind, string> = { module: 'module root', thread: 'thread root', gcRoot: 'GC root', v8GcRoot: 'V8 GC root', global: 'global root' };
 
 /** First line of a node: its type, with the kind of root for roots ("module root", "list · global"). */
@@ -465,7 +466,10 @@ export class RetainersView {
     const layout = this.layout, svgEl = this.svg.node()!;
     if (!layout) return;
     const W = svgEl.clientWidth || 800, H = svgEl.clientHeight || 600, pad = 24;
-    const k = Math.max(MIN_SCALE, Math.min(MAX_SCALE, (W - 2 * pad) / Math.max(1, layout.width + 40), (H - 2 * pad) / Math.max(1, layout.height)));
+    const whole = Math.min((W - 2 * pad) / Math.max(1, layout.width + 40), (H - 2 * pad) / Math.max(1, layout.height));
+    // A graph that fits at a slightly smaller scale is drawn whole: in a panel beside the editor the
+    // details pane left ~430 px and the target (the type the user asked about, on the right) was cut off.
+    const k = whole >= FIT_FLOOR && whole < MIN_SCALE ? whole : Math.max(MIN_SCALE, Math.min(MAX_SCALE, whole));
     const x = layout.width * k + 2 * pad < W ? (W - layout.width * k) / 2 : pad;
     const y = layout.height * k + 2 * pad < H ? (H - layout.height * k) / 2 : pad;
     this.autoFit = true;

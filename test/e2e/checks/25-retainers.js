@@ -38,6 +38,15 @@ module.exports = {
       if (!types.includes('Payload')) throw new Error(`leaky_storage connects to ${types.join(', ') || 'nothing'}, not Payload`);
       const count = await frame.locator('svg g.node.target[data-type="Payload"]').count();
       if (!count) throw new Error('no Payload target node');
+      // What a person sees: the target node drawn whole inside the graph area (not under the details pane).
+      await until('the Payload node inside the graph area', async () => {
+        const r = await frame.locator('svg g.node.target[data-type="Payload"]').first().evaluate(g => {
+          const b = g.getBoundingClientRect(), a = g.ownerSVGElement.getBoundingClientRect();
+          return { inside: b.left >= a.left - 1 && b.right <= a.right + 1 && b.top >= a.top - 1 && b.bottom <= a.bottom + 1, b: [b.left, b.right], a: [a.left, a.right] };
+        });
+        if (!r.inside) ctx.log(`    Payload node ${JSON.stringify(r.b)} vs graph area ${JSON.stringify(r.a)}`);
+        return r.inside || null;
+      }, 10000, 1000);
       await ctx.shot('retainers-panel');
       // Click the root: tasks.py opens at `leaky_storage = []`.
       const want = fs.readFileSync(path.join(ctx.workspace, 'tasks.py'), 'utf8').split('\n').findIndex(l => /^leaky_storage\s*=/.test(l)) + 1;

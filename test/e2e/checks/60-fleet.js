@@ -9,7 +9,7 @@
 const cp = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { until, openWorkerLens, runCommand, clickInline, heapRow, heapShows, notification, labelsAtSidebarWidth } = require('./lib');
+const { until, openWorkerLens, runCommand, clickInline, heapRow, heapShows, notification, labelsAtSidebarWidth, widenSidebar } = require('./lib');
 
 /** Pids of processes whose command line matches `re` (the tunnel's socat, by what it forwards to). */
 function pidsMatching(re) {
@@ -66,7 +66,7 @@ module.exports = {
       await openWorkerLens(page);
       const header = page.locator('.pane-header', { hasText: 'Fleet' });
       await header.waitFor({ timeout: 30000 });
-      if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+      if ((await header.getAttribute('aria-expanded')) !== 'true') await header.locator('.title').first().click();
       await page.getByRole('button', { name: 'Connect to Broker…' }).first().waitFor({ timeout: 30000 });
       await runCommand(page, 'Worker Lens: Connect to Broker…');
       const input = page.locator('.quick-input-widget input');
@@ -89,16 +89,21 @@ module.exports = {
       await leaky.click();
       await page.keyboard.press('ArrowRight'); // expand: main + 2 children
       await page.getByRole('treeitem', { name: /^ForkPoolWorker-2/ }).first().waitFor({ timeout: 20000 });
-      // Room for the Fleet view in the screenshot: fold the views above it.
-      for (const title of ['Workers', 'Heap']) {
-        const h = page.locator('.pane-header', { hasText: new RegExp(`^${title}`) }).first();
-        if ((await h.getAttribute('aria-expanded')) === 'true') await h.click();
-      }
-      await page.getByRole('treeitem', { name: /^ForkPoolWorker-2/ }).first().waitFor({ timeout: 20000 });
-      await ctx.shot('fleet');
       // Issue 13: worker and task names fit the default sidebar width.
       const { cut } = await labelsAtSidebarWidth(page, ctx, 'Fleet', 'fleet');
       if (cut.length) throw new Error(`Fleet labels cut at the default sidebar width: ${cut.map(r => r.text).join(' | ')}`);
+      // The screenshot (README's Fleet image): a wider sidebar, the views above folded (by their titles:
+      // a click on the header can land on one of its actions).
+      ctx.log(`    sidebar widened to ${await widenSidebar(page, 820)} px for the screenshot`);
+      for (const title of ['Workers', 'Heap', 'Allocations', 'Tasks', 'Pool Memory', 'Threads']) {
+        const h = page.locator('.pane-header', { hasText: new RegExp(`^${title}`) }).first();
+        if ((await h.getAttribute('aria-expanded')) === 'true') await h.locator('.title').first().click();
+      }
+      await page.getByRole('treeitem', { name: /^ForkPoolWorker-2/ }).first().waitFor({ timeout: 20000 });
+      await page.mouse.move(1200, 700);
+      await new Promise(r => setTimeout(r, 1000));
+      await ctx.shot('fleet');
+      await page.locator('.part.sidebar').screenshot({ path: path.join(ctx.shotsDir, 'fleet-view.png') });  // README's image
 
       // --- Attach through the tunnel ---
       const node = `leaky@${hosts[0]}`;
@@ -139,7 +144,7 @@ module.exports = {
       const tunnelPids = pidsMatching(tunnelRe).filter(p => !before.has(p));
       if (!tunnelPids.length) throw new Error('attached, but no tunnel process was found');
       const heapHeader = page.locator('.pane-header', { hasText: /^Heap/ }).first();
-      if ((await heapHeader.getAttribute('aria-expanded')) !== 'true') await heapHeader.click();
+      if ((await heapHeader.getAttribute('aria-expanded')) !== 'true') await heapHeader.locator('.title').first().click();
       await heapShows(page, child.pid, hosts[0]);
       // More leaking tasks while the view watches: Payload grows in the remote child.
       const sendLeaks = () => cp.execFileSync('/usr/bin/python3', ['-c', "from tasks import leak\nfor i in range(60): leak.apply_async((i, 200000), queue='leaky')"],

@@ -95,6 +95,22 @@ function heapFrame(page) {
   return webviewFrame(page, 'heap');
 }
 
+/** Drags the sidebar's own sash (the vertical one at its right edge) to x = `toX`. */
+async function widenSidebar(page, toX) {
+  const right = await page.locator('.part.sidebar').evaluate(e => e.getBoundingClientRect().right);
+  const sashes = page.locator('.monaco-sash.vertical');
+  for (let i = 0, n = await sashes.count(); i < n; i++) {
+    const box = await sashes.nth(i).boundingBox().catch(() => null);
+    if (!box || box.height < 200 || Math.abs(box.x + box.width / 2 - right) > 6) continue;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(toX, box.y + box.height / 2, { steps: 8 });
+    await page.mouse.up();
+    return page.locator('.part.sidebar').evaluate(e => Math.round(e.getBoundingClientRect().width));
+  }
+  throw new Error(`no sash at the sidebar's right edge (x ${Math.round(right)})`);
+}
+
 /** Whether our webview `panel` is on screen now (no waiting). */
 async function hasWebview(page, panel) {
   const n = await page.locator(OUR_IFRAMES).count();
@@ -202,4 +218,4 @@ async function labelsAtSidebarWidth(page, ctx, viewTitle, name) {
   return { width, rows, cut: rows.filter(r => r.labelCut) };
 }
 
-module.exports = { labelsAtSidebarWidth, heapFrame, panelFrame, hasWebview, heapRowLocator, heapShows, busiestChild, childrenOf, until, openWorkerLens, runCommand, clickInline, heapRow, notification };
+module.exports = { labelsAtSidebarWidth, widenSidebar, heapFrame, panelFrame, hasWebview, heapRowLocator, heapShows, busiestChild, childrenOf, until, openWorkerLens, runCommand, clickInline, heapRow, notification };
