@@ -3,7 +3,7 @@
 // it lists each part with how it was obtained; "Trim Memory Now" runs malloc_trim in the worker and
 // a notification says how much came back. (Issue 13: the header is the first row of the webview.)
 'use strict';
-const { until, openWorkerLens, notification, heapFrame } = require('./lib');
+const { until, openWorkerLens, notification, heapFrame, setViews } = require('./lib');
 
 module.exports = {
   name: 'memory-header',
@@ -24,9 +24,7 @@ module.exports = {
     await heapHeader.hover();
     await heapHeader.locator('.action-label[aria-label="Pause Heap Refresh"]').click();
     // room for the header's rows: fold the Workers pane (other workers on this machine fill it)
-    const workersHeader = page.locator('.pane-header', { hasText: 'Workers' }).first();
-    const workersOpen = (await workersHeader.getAttribute('aria-expanded')) === 'true';
-    if (workersOpen) await workersHeader.click();
+    const restoreWorkers = await setViews(page, { Workers: false });
     try {
       await until('the Memory row expanded', async () => {
         if ((await header.getAttribute('aria-expanded')) === 'true') return true;
@@ -47,7 +45,7 @@ module.exports = {
       await heapHeader.hover().catch(() => { });
       await heapHeader.locator('.action-label[aria-label="Resume Heap Refresh"]').click().catch(() => { });
       if ((await header.getAttribute('aria-expanded').catch(() => null)) === 'true') await header.locator('.mem-label').click().catch(() => { });
-      if (workersOpen) await workersHeader.click().catch(() => { });
+      await restoreWorkers();
     }
   },
 };

@@ -4,7 +4,7 @@
 // child where the leak is, and the notification's "Attach pid N (ForkPoolWorker-M)" shows that child
 // in the Heap view.
 'use strict';
-const { until, openWorkerLens, clickInline, heapShows, notification } = require('./lib');
+const { until, openWorkerLens, clickInline, heapShows, notification, setViews } = require('./lib');
 
 module.exports = {
   name: 'pool-memory',
@@ -18,11 +18,7 @@ module.exports = {
     await clickInline(page, mainRow, 'Attach to Worker');
     await page.getByRole('treeitem', { name: new RegExp(`, pid ${main}, attached`) }).first().waitFor({ timeout: 30000 });
     // room for the Pool Memory rows (the tree renders only the rows in view): fold Workers and Heap
-    const folded = [];
-    for (const title of ['Workers']) {  // not the Heap view: the checks after this one read its page
-      const header = page.locator('.pane-header', { hasText: new RegExp(`^${title}`) }).first();
-      if ((await header.getAttribute('aria-expanded')) === 'true') { await header.locator('.title').first().click(); folded.push(header); }  // the title: not an action
-    }
+    const restore = await setViews(page, { Workers: false, 'Pool Memory': true });  // not the Heap view: the checks after this one read its page
     try {
       const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Pool Memory' }) }).first();
       await pane.waitFor({ timeout: 30000 });
@@ -61,11 +57,11 @@ module.exports = {
       // the notification leads to that child (its button attaches it and shows it in the Heap view)
       const n = await notification(page, 'The leak is in', 20000);
       await n.locator('.monaco-button', { hasText: new RegExp(`^Attach pid ${leakPid} \\(ForkPoolWorker-\\d+\\)$`) }).first().click();
-      while (folded.length) await folded.pop().locator('.title').first().click();  // the Heap view again
+      await restore();  // the Workers view again (as before the check)
       await heapShows(page, leakPid);
       await ctx.shot('pool-memory-attached');
     } finally {
-      for (const header of folded) await header.locator('.title').first().click().catch(() => { });
+      await restore();
     }
     // leave the main detached for the checks that follow (they look at the child)
     const attachedMain = page.getByRole('treeitem', { name: new RegExp(`, pid ${main}, attached`) }).first();

@@ -3,7 +3,7 @@
 // runs" / "on every run"), expands into the spread of the measured runs (the agent's histogram),
 // and its first row says which part of the process's memory grew meanwhile (process-wide).
 'use strict';
-const { openWorkerLens } = require('./lib');
+const { openWorkerLens, setViews } = require('./lib');
 
 module.exports = {
   name: 'tasks-memory',
@@ -11,15 +11,9 @@ module.exports = {
   async run(page, ctx) {
     if (!ctx.agentWorker) throw new Error('needs the attach-agent check first');
     await openWorkerLens(page);
-    const folded = [];
-    const toggle = async (title, open) => {
-      const header = page.locator('.pane-header', { hasText: new RegExp(`^${title}`) }).first();
-      const isOpen = (await header.getAttribute('aria-expanded')) === 'true';
-      if (isOpen !== open) { await header.locator('.title').first().click(); folded.push([header]); }  // the title: not an action
-    };
+    // the Heap view stays open (see pool-memory)
+    const restore = await setViews(page, { Workers: false, 'Pool Memory': false, Tasks: true });
     try {
-      for (const t of ['Workers', 'Pool Memory']) await toggle(t, false);  // the Heap view stays open (see pool-memory)
-      await toggle('Tasks', true);
       const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Tasks/ }) }).first();
       const task = pane.getByRole('treeitem', { name: /^tasks\.leak: [\d,]+ runs · [+−]?[\d.]+ (B|KB|MB)\/run · RSS measured on (every run \([\d,]+\)|[\d,]+ of [\d,]+ runs)$/ }).first();
       await task.waitFor({ timeout: 60000 }).catch(async e => {
@@ -36,7 +30,7 @@ module.exports = {
       ctx.log(`    ${await bucket.getAttribute('aria-label')}`);
       await ctx.shot('tasks-memory');
     } finally {
-      for (const [h] of folded.reverse()) await h.locator('.title').first().click().catch(() => { });
+      await restore();
     }
   },
 };

@@ -3,7 +3,7 @@
 // Payload after the retainers check's Show Retainers, "—" with the reason elsewhere) — and each
 // attached worker keeps its baseline and Δ when the view switches to another worker and back.
 'use strict';
-const { until, openWorkerLens, clickInline, heapFrame, heapRow, heapRowLocator, heapShows } = require('./lib');
+const { until, openWorkerLens, clickInline, heapFrame, heapRow, heapRowLocator, heapShows, setViews } = require('./lib');
 
 async function cellRights(frame, cls) {
   return frame.locator(`tbody tr td.${cls}`).evaluateAll(tds => tds.filter(td => td.offsetParent).slice(0, 12).map(td => Math.round(td.getBoundingClientRect().right - parseFloat(getComputedStyle(td).paddingRight))));
@@ -45,8 +45,7 @@ module.exports = {
     const unknown = await frame.locator('tbody tr td.col-retained', { hasText: '—' }).first().getAttribute('title');
     if (!/take a snapshot|names types without their module|names each class object by itself/i.test(unknown || '')) throw new Error(`"—" without a reason: ${unknown}`);
     // the screenshot with room for the table: the Workers pane folded (other workers on this machine fill it)
-    const workersHeader = page.locator('.pane-header', { hasText: 'Workers' }).first();
-    if ((await workersHeader.getAttribute('aria-expanded')) === 'true') await workersHeader.click();
+    await setViews(page, { Workers: false });
     await new Promise(r => setTimeout(r, 1500));
     await ctx.shot('heap-table');
 
@@ -56,7 +55,7 @@ module.exports = {
     const baselineAt = /Δ since ([^·]+)/.exec(since)?.[1]?.trim();
     const other = w.children.find(p => p !== w.target);
     const otherRow = page.getByRole('treeitem', { name: new RegExp(`^ForkPoolWorker-\\d+, pid ${other}, `) });
-    if ((await workersHeader.getAttribute('aria-expanded')) !== 'true') await workersHeader.click();
+    await setViews(page, { Workers: true });
     await otherRow.waitFor({ timeout: 30000 });
     if (!/attached/.test(await otherRow.getAttribute('aria-label'))) await clickInline(page, otherRow, 'Attach to Worker');
     await page.getByRole('treeitem', { name: new RegExp(`pid ${other}, attached`) }).waitFor({ timeout: 60000 });

@@ -2,7 +2,7 @@
 // attached by the attach-agent check: no row label is cut (descriptions may be: the tooltip has them).
 // Threads and Fleet are looked at in their own checks. Screenshots: sidebar-<view>.png.
 'use strict';
-const { until, openWorkerLens, labelsAtSidebarWidth } = require('./lib');
+const { until, openWorkerLens, labelsAtSidebarWidth, setViews } = require('./lib');
 
 module.exports = {
   name: 'sidebar-labels',
@@ -10,17 +10,8 @@ module.exports = {
   async run(page, ctx) {
     if (!ctx.agentWorker) throw new Error('needs the attach-agent check first');
     await openWorkerLens(page);
-    const header = title => page.locator('.pane-header', { has: page.locator('h3.title', { hasText: new RegExp(`^${title}$`) }) }).first();
-    const show = async only => {
-      for (const title of ['Workers', 'Heap', 'Allocations', 'Tasks', 'Fleet', 'Threads']) {
-        const h = header(title);
-        const want = [].concat(only).includes(title);
-        await until(`${title} ${want ? 'expanded' : 'collapsed'}`, async () => {
-          if (((await h.getAttribute('aria-expanded')) === 'true') !== want) await h.locator('h3.title').click();
-          return ((await h.getAttribute('aria-expanded')) === 'true') === want;
-        }, 10000, 500);
-      }
-    };
+    const VIEWS = ['Workers', 'Heap', 'Allocations', 'Tasks', 'Fleet', 'Threads'];
+    const show = only => setViews(page, Object.fromEntries(VIEWS.map(t => [t, [].concat(only).includes(t)])));
     const problems = [];
     await show('Workers');
     await page.locator('.pane', { hasText: 'Workers' }).getByRole('treeitem', { name: new RegExp(`pid ${ctx.agentWorker.attached}, attached`) }).waitFor({ timeout: 30000 });

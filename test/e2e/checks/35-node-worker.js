@@ -5,7 +5,7 @@
 'use strict';
 const path = require('path');
 const { spawn } = require('child_process');
-const { until, openWorkerLens, clickInline, heapShows, heapRow, runCommand, heapFrame } = require('../checks/lib');
+const { until, openWorkerLens, clickInline, heapShows, heapRow, runCommand, heapFrame, setViews } = require('./lib');
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const REFRESH = 'Worker Lens: Refresh Heap Now';
@@ -35,8 +35,7 @@ module.exports = {
       // narrow it to the leaking type and ask for counts now.
       // Room for the rows (the Heap view's cost note is one line now, and its page scrolls; Workers
       // is folded anyway so the screenshot shows the table).
-      const workersHeader = page.locator('.pane-header', { hasText: 'Workers' }).first();
-      if ((await workersHeader.getAttribute('aria-expanded')) === 'true') await workersHeader.click();
+      await setViews(page, { Workers: false });
       await runCommand(page, 'Worker Lens: Filter Heap Types…');
       await page.locator('.quick-input-widget input').fill('ProcessedJob');
       await page.keyboard.press('Enter');
@@ -52,7 +51,7 @@ module.exports = {
         await ctx.shot('heap-node-worker');
       } finally {
         await runCommand(page, 'Worker Lens: Clear Heap Filter');
-        if ((await workersHeader.getAttribute('aria-expanded')) !== 'true') await workersHeader.click();
+        await setViews(page, { Workers: true });
       }
       // The row re-renders on every Workers refresh: retry the hover + click until it took.
       await until('the row back to not attached (Detach)', async () => {

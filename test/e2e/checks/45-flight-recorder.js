@@ -79,7 +79,22 @@ module.exports = {
       await until('the report open in an editor', async () => /Status: killed by signal 9/.test(await shown()), 30000);
       const tab = page.locator('.tab', { hasText: `report-${victim.pid}-` });
       await tab.first().waitFor({ timeout: 10000 });
-      const text = await shown();
+      // the whole document, not only the lines in view (the editor draws only those): page through it
+      const text = await (async () => {
+        const lines = new Map();
+        await editor.first().click();
+        await page.keyboard.press('Control+Home');
+        for (let i = 0; i < 20; i++) {
+          const before = lines.size;
+          const got = await page.locator('.editor-instance .view-line').evaluateAll(ls => ls.map(l => [parseFloat(l.style.top) || 0, (l.textContent || '').replace(/\u00a0/g, ' ')]));
+          for (const [top, t] of got) lines.set(top, t);
+          if (i > 0 && lines.size === before) break;
+          await page.keyboard.press('PageDown');
+          await new Promise(r => setTimeout(r, 200));
+        }
+        await page.keyboard.press('Control+Home');  // back to the top for the screenshot
+        return [...lines.entries()].sort((a, b) => a[0] - b[0]).map(e => e[1]).join('\n');
+      })();
       await until('the Payload path in the report', async () => /held by tasks\.leaky_storage\[\d+\]\s+\(one path from \d+ sampled instances?/.test(await shown()), 10000)
         .catch(async e => { throw new Error(`${e.message}: ${(await shown()).slice(0, 1500)}`); });
       for (const want of [`pid ${victim.pid}`, 'Memory: RSS', 'Tasks:', 'tasks.leak', 'tasks.Payload']) {

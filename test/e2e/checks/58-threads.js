@@ -5,7 +5,7 @@
 const cp = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { until, openWorkerLens, runCommand, heapFrame, labelsAtSidebarWidth } = require('./lib');
+const { until, openWorkerLens, runCommand, heapFrame, labelsAtSidebarWidth, setViews, widenSidebar } = require('./lib');
 
 module.exports = {
   name: 'threads',
@@ -33,21 +33,10 @@ module.exports = {
       // Attached: the Heap view names the pid (the Threads view follows the Heap view's worker).
       await heapFrame(page).locator('.status-line').getByText(new RegExp(`main \\(pid ${worker.child.pid}\\)`)).first().waitFor({ timeout: 60000 });
       // Make room: a wider sidebar, Workers and Heap collapsed, Threads open.
-      const sash = page.locator('.monaco-sash.vertical').first();
-      const box = await sash.boundingBox();
-      if (box && box.x < 600) { await page.mouse.move(box.x + box.width / 2, 400); await page.mouse.down(); await page.mouse.move(760, 400, { steps: 5 }); await page.mouse.up(); }
-      const paneHeader = title => page.locator('.pane-header', { has: page.locator('h3.title', { hasText: new RegExp(`^${title}`) }) });
+      await widenSidebar(page, 760);
       await new Promise(r => setTimeout(r, 2000));  // attaching reveals the Heap view: rearrange after it
-      const header = paneHeader('Threads');
-      if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
       // Threads open first: the workbench keeps one view of a container expanded.
-      for (const title of ['Workers', 'Heap', 'Allocations', 'Tasks', 'Pool Memory', 'Fleet']) {
-        const h = paneHeader(title);
-        await until(`${title} collapsed`, async () => {
-          if ((await h.getAttribute('aria-expanded')) === 'true') await h.locator('h3.title').click();
-          return (await h.getAttribute('aria-expanded')) !== 'true';
-        }, 10000, 500);
-      }
+      await setViews(page, { Threads: true, Workers: false, Heap: false, Allocations: false, Tasks: false, 'Pool Memory': false, Fleet: false });
       // Rows by their text (label + description), as a person reads them.
       const texts = () => page.locator('.monaco-list-row').evaluateAll(rows => rows.map(r => `${r.getAttribute('aria-label')} | ${r.textContent}`));
       const rowWith = text => page.locator('.monaco-list-row', { hasText: text }).first();
@@ -76,10 +65,7 @@ module.exports = {
     } finally {
       ctx.stack.killGroup(worker, 'SIGKILL');
       // Leave the sidebar as later checks expect it: Workers and Heap open.
-      for (const title of ['Workers', 'Heap']) {
-        const h = page.locator('.pane-header', { has: page.locator('h3.title', { hasText: new RegExp(`^${title}`) }) });
-        if ((await h.getAttribute('aria-expanded', { timeout: 2000 }).catch(() => null)) === 'false') await h.locator('h3.title').click().catch(() => undefined);
-      }
+      await setViews(page, { Workers: true, Heap: true }).catch(() => undefined);
     }
   },
 };

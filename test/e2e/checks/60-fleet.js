@@ -9,7 +9,7 @@
 const cp = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { until, openWorkerLens, runCommand, clickInline, heapRow, heapShows, notification, labelsAtSidebarWidth, widenSidebar } = require('./lib');
+const { until, openWorkerLens, runCommand, clickInline, heapRow, heapShows, notification, labelsAtSidebarWidth, widenSidebar, setViews } = require('./lib');
 
 /** Pids of processes whose command line matches `re` (the tunnel's socat, by what it forwards to). */
 function pidsMatching(re) {
@@ -64,9 +64,7 @@ module.exports = {
       const settings = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
       fs.writeFileSync(file, JSON.stringify({ ...settings, 'workerLens.fleet.python': '/usr/bin/python3', 'workerLens.fleet.refreshSeconds': 3, 'workerLens.fleet.timeout': 2 }, null, 2));
       await openWorkerLens(page);
-      const header = page.locator('.pane-header', { hasText: 'Fleet' });
-      await header.waitFor({ timeout: 30000 });
-      if ((await header.getAttribute('aria-expanded')) !== 'true') await header.locator('.title').first().click();
+      await setViews(page, { Fleet: true });
       await page.getByRole('button', { name: 'Connect to Broker…' }).first().waitFor({ timeout: 30000 });
       await runCommand(page, 'Worker Lens: Connect to Broker…');
       const input = page.locator('.quick-input-widget input');
@@ -95,10 +93,7 @@ module.exports = {
       // The screenshot (README's Fleet image): a wider sidebar, the views above folded (by their titles:
       // a click on the header can land on one of its actions).
       ctx.log(`    sidebar widened to ${await widenSidebar(page, 820)} px for the screenshot`);
-      for (const title of ['Workers', 'Heap', 'Allocations', 'Tasks', 'Pool Memory', 'Threads']) {
-        const h = page.locator('.pane-header', { hasText: new RegExp(`^${title}`) }).first();
-        if ((await h.getAttribute('aria-expanded')) === 'true') await h.locator('.title').first().click();
-      }
+      await setViews(page, { Workers: false, Heap: false, Allocations: false, Tasks: false, 'Pool Memory': false, Threads: false });
       await page.getByRole('treeitem', { name: /^ForkPoolWorker-2/ }).first().waitFor({ timeout: 20000 });
       await page.mouse.move(1200, 700);
       await new Promise(r => setTimeout(r, 1000));
@@ -143,8 +138,7 @@ module.exports = {
       await page.getByRole('treeitem', { name: new RegExp(`^${child.processName}, pid ${child.pid} on ${hosts[0]}, attached`) }).first().waitFor({ timeout: 60000 });
       const tunnelPids = pidsMatching(tunnelRe).filter(p => !before.has(p));
       if (!tunnelPids.length) throw new Error('attached, but no tunnel process was found');
-      const heapHeader = page.locator('.pane-header', { hasText: /^Heap/ }).first();
-      if ((await heapHeader.getAttribute('aria-expanded')) !== 'true') await heapHeader.locator('.title').first().click();
+      await setViews(page, { Heap: true });
       await heapShows(page, child.pid, hosts[0]);
       // More leaking tasks while the view watches: Payload grows in the remote child.
       const sendLeaks = () => cp.execFileSync('/usr/bin/python3', ['-c', "from tasks import leak\nfor i in range(60): leak.apply_async((i, 200000), queue='leaky')"],
@@ -156,16 +150,15 @@ module.exports = {
       }, 120000, 3000);
       ctx.log(`    remote ${node} pid ${child.pid} through the tunnel: Payload ${grown.count} instances, Δ +${grown.delta}`);
       // The Tasks view follows the shown worker: the remote child's own tasks.leak runs, with RSS per run.
-      const tasksHeader = page.locator('.pane-header', { hasText: /^Tasks/ }).first();
-      if ((await tasksHeader.getAttribute('aria-expanded')) !== 'true') await tasksHeader.locator('.title').first().click();
+      await setViews(page, { Tasks: true });
       const tasksPane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Tasks/ }) }).first();
       const remoteTask = tasksPane.getByRole('treeitem', { name: /^tasks\.leak: [\d,]+ runs · [+−]?[\d.]+ (B|KB|MB)\/run · RSS measured on / }).first();
       await remoteTask.waitFor({ timeout: 60000 });
       ctx.log(`    remote Tasks view: ${await remoteTask.getAttribute('aria-label')}`);
-      await tasksHeader.locator('.title').first().click();  // folded again: room for the Heap view in the shot
+      await setViews(page, { Tasks: false });  // folded again: room for the Heap view in the shot
       // The Threads view too: the remote child's threads from its agent (no outside reading on a remote host).
       const threadsHeader = page.locator('.pane-header', { hasText: /^Threads/ }).first();
-      if ((await threadsHeader.getAttribute('aria-expanded')) !== 'true') await threadsHeader.locator('.title').first().click();
+      await setViews(page, { Threads: true });
       const threadsMsg = page.locator('.pane', { has: threadsHeader }).locator('.tree-explorer-viewlet-tree-view-message, .pane-body .message')
         .filter({ hasText: new RegExp(`\\(pid ${child.pid}\\) on ${hosts[0]}: \\d+ threads, from the agent`) }).first();
       await threadsMsg.waitFor({ timeout: 60000 });
@@ -176,10 +169,7 @@ module.exports = {
       await page.keyboard.press('Escape');
       await page.mouse.move(700, 450);
       // Room for the Heap table beside the Fleet rows: fold the other views.
-      for (const title of ['Pool Memory', 'Threads', 'Allocations', 'Tasks']) {
-        const h = page.locator('.pane-header', { hasText: new RegExp(`^${title}`) }).first();
-        if ((await h.getAttribute('aria-expanded')) === 'true') await h.locator('.title').first().click();
-      }
+      await setViews(page, { 'Pool Memory': false, Threads: false, Allocations: false, Tasks: false });
       await new Promise(r => setTimeout(r, 1500));
       await ctx.shot('fleet-attach-heap');
       // 4. Detach stops the tunnel's process group.

@@ -95,6 +95,35 @@ function heapFrame(page) {
   return webviewFrame(page, 'heap');
 }
 
+/** The header of the Worker Lens view titled `title` (exactly). */
+function viewHeader(page, title) {
+  return page.locator('.pane-header', { has: page.locator('h3.title', { hasText: new RegExp(`^${title}$`) }) }).first();
+}
+
+/**
+ * Folds or unfolds views by their titles (a click on the header itself can land on one of its actions)
+ * and waits until each is as asked: setViews(page, { Threads: true, Workers: false }). Returns a function
+ * that puts back the ones it changed.
+ */
+async function setViews(page, want) {
+  const changed = [];
+  for (const [title, open] of Object.entries(want)) {
+    const h = viewHeader(page, title);
+    await until(`${title} ${open ? 'expanded' : 'collapsed'}`, async () => {
+      const isOpen = (await h.getAttribute('aria-expanded', { timeout: 5000 })) === 'true';
+      if (isOpen === open) return true;
+      await h.locator('h3.title').click({ timeout: 5000 });
+      if (!changed.includes(title)) changed.push(title);
+      return ((await h.getAttribute('aria-expanded', { timeout: 5000 })) === 'true') === open;
+    }, 10000, 500);
+  }
+  return async () => {  // once: a second call does nothing
+    const back = {};
+    for (const t of changed.splice(0).reverse()) back[t] = !want[t];
+    await setViews(page, back).catch(() => { });
+  };
+}
+
 /** Drags the sidebar's own sash (the vertical one at its right edge) to x = `toX`. */
 async function widenSidebar(page, toX) {
   const right = await page.locator('.part.sidebar').evaluate(e => e.getBoundingClientRect().right);
@@ -218,4 +247,4 @@ async function labelsAtSidebarWidth(page, ctx, viewTitle, name) {
   return { width, rows, cut: rows.filter(r => r.labelCut) };
 }
 
-module.exports = { labelsAtSidebarWidth, widenSidebar, heapFrame, panelFrame, hasWebview, heapRowLocator, heapShows, busiestChild, childrenOf, until, openWorkerLens, runCommand, clickInline, heapRow, notification };
+module.exports = { labelsAtSidebarWidth, widenSidebar, viewHeader, setViews, heapFrame, panelFrame, hasWebview, heapRowLocator, heapShows, busiestChild, childrenOf, until, openWorkerLens, runCommand, clickInline, heapRow, notification };
