@@ -69,6 +69,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     [[ " ${missing[*]} " == *" prometheus "* ]] && { "${SUDO[@]}" systemctl disable --now prometheus prometheus-node-exporter >>"$LOG" 2>&1 || true; }
     [[ " ${missing[*]} " == *" rabbitmq-server "* ]] && { "${SUDO[@]}" systemctl disable --now rabbitmq-server epmd.socket epmd.service >>"$LOG" 2>&1 || true; }
+  elif command -v service >/dev/null 2>&1; then  # no systemd (a container): the packages' init scripts may have started them
+    [[ " ${missing[*]} " == *" prometheus "* ]] && { "${SUDO[@]}" service prometheus stop >>"$LOG" 2>&1 || true; }
+    [[ " ${missing[*]} " == *" rabbitmq-server "* ]] && { "${SUDO[@]}" service rabbitmq-server stop >>"$LOG" 2>&1 || true; }
   fi
 fi
 
