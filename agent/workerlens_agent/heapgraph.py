@@ -13,6 +13,7 @@ import weakref
 from array import array
 from bisect import bisect_left as _bisect_left
 
+from . import ownobjects
 from .safe import SizeOf, flags_of, mro_of, own_attr, qualname, typedict_of
 
 # V8 node types (index into meta.node_types[0]) and edge types (meta.edge_types[0])
@@ -252,17 +253,20 @@ def capture_threads(agent_idents):
     return out
 
 
-def _with_locals(threads, made):
+def _with_locals(threads, made, in_worker=False):
     """capture_threads' frames replaced by copies of their locals ({} where unreadable); the dicts
-    the reads attached to frames (<= 3.12) go to `made`."""
+    the reads attached to frames (<= 3.12) go to `made` (in the worker: noted for the counts too)."""
     out = []
     for tname, frames in threads:
         resolved = []
         for fname, f in frames:
+            n = len(made)
             try:
                 local_vars = _frame_locals(f, made)
             except Exception:
                 local_vars = None
+            if in_worker and len(made) > n:
+                ownobjects.note(f, made[-1])
             resolved.append((fname, local_vars if local_vars is not None else {}))
         out.append((tname, resolved))
     return out
@@ -286,7 +290,7 @@ def build(threads, id_map, progress=None, exclude=(), in_process=False):
     # entries are the frame nodes' edges. (A dict the worker had made itself by calling locals() is
     # left out too: the one node lost, never its contents.)
     made = []
-    threads = _with_locals(threads, made)
+    threads = _with_locals(threads, made, in_worker=in_process)
     exclude = tuple(exclude) + tuple(captured) + tuple(made)
     del captured, made
     if in_process:

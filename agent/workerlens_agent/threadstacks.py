@@ -13,7 +13,7 @@ import time
 import types
 from json import dumps as _json_dumps, loads as _json_loads
 
-from . import safe
+from . import ownobjects, safe
 from ._compat import originals
 
 _MISSING = object()
@@ -335,6 +335,7 @@ def _frame_dicts(frame, with_globals=True):
     try:
         code = frame.f_code
         loc = frame.f_locals
+        ownobjects.note(frame, loc)  # <= 3.12: that read attached a dict to the frame; counts leave it out
         t = type(loc)
         if t is dict or (t.__name__ == "FrameLocalsProxy" and code.co_flags & _CO_OPTIMIZED):
             out.append(loc)
