@@ -12,9 +12,10 @@ tracks) and leaves out each one's dict. A frame no longer running is forgotten: 
 it. Frame objects of running functions are not gc-tracked, so reading frames adds nothing itself.
 3.13+ reads locals through a proxy that attaches nothing: nothing is noted there.
 
-2. The flight recorder's latest report and its parts (dicts and lists the agent built, replaced every
-tick: their number changes with what the threads were doing at the tick, e.g. during a snapshot).
-Walked from the recorder's attributes, exact dicts and lists only (nothing of the user's is in them).
+2. The flight recorder's latest report and its parts, baseline and retainer-path cache: dicts and
+lists the agent built, replaced every tick, whose number changes with what the threads were doing
+at the tick (e.g. during a snapshot). Walked from the recorder's attributes, exact dicts and lists
+only (JSON data: nothing of the user's is in them).
 A count made while the recorder builds its next report still sees that one (transient).
 """
 import gc
@@ -62,7 +63,9 @@ def _recorder_parts(out, seen):
     rec = tel.current() if tel is not None else None
     if rec is None:
         return
-    stack = [getattr(rec, name, None) for name in ("last", "_counts", "_memory")]
+    paths = getattr(rec, "_paths", None)  # typepaths.TypePaths: its cache of paths and last search
+    stack = [getattr(rec, name, None) for name in ("last", "_counts", "_memory", "_baseline")]
+    stack += [getattr(paths, name, None) for name in ("_cache", "last")]
     while stack and len(seen) < 100000:
         o = stack.pop()
         t = type(o)
