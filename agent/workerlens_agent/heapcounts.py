@@ -4,7 +4,8 @@ No user code runs: types are hashed by identity (a metaclass defining __hash__/_
 counting by id()), names come from type's own descriptors, sizes from safe.SizeOf. Fixed-size types
 get exact sizes (count x shallow size); variable-size containers (dict, list, tuple, str...) get
 count x the mean size of an evenly strided sample unless exactSizes is asked for (every one of them).
-The objects are read through gcobjects (never held across a bytecode: see there why).
+The objects are read through gcobjects (never held across a bytecode: see there why). Dicts the
+agent's own f_locals reads attached to running frames are left out (ownobjects; said in ownExcluded).
 """
 import gc
 import sys
@@ -16,7 +17,7 @@ except ImportError:  # pragma: no cover - every CPython 3.x has it
         for e in iterable:
             mapping[e] = mapping.get(e, 0) + 1
 
-from . import gcobjects
+from . import gcobjects, ownobjects
 from .safe import fixed_size, hashes_by_identity, uses_object_sizeof, itemsize_of, module_of, mro_of, qualname, sizeof_is_c
 
 _VARIABLE = (dict, list, set, frozenset, bytearray)
@@ -69,6 +70,10 @@ def object_counts(collect=False, limit=None, exact_sizes=False):
     # gc.get_objects()'s list lives only inside gcobjects' C calls: it may hold a tuple the worker
     # is still filling, which must never be held when the GIL goes back to the worker
     by_identity = _metaclasses_hash_by_identity()
+    # the agent's own objects (dicts its f_locals reads attached to running frames, the recorder's
+    # report): not the user's. Found first (that read refreshes the frames' dicts) and kept as
+    # numbers per type: no list of them during the pass.
+    own = ownobjects.tracked_by_type()
     # one gc.get_objects() pass: counts and an evenly strided sample (stride from the last total)
     guess = _last[0] or gcobjects.total()
     step = max(1, guess // SAMPLE)
@@ -115,10 +120,13 @@ def object_counts(collect=False, limit=None, exact_sizes=False):
                     acc[0] += _basic_size(type(o))
                 acc[1] += 1
         del picks
+    n_objs -= sum(own.values())
     rows = []
     total_size = 0
     for t, n in pairs:
         acc = variable.get(id(t))
+        if own and id(t) in own:
+            n = max(0, n - own[id(t)])  # size: the mean of those measured x those left
         if acc is not None and acc[1]:
             size = acc[0] * n // acc[1]
         else:
@@ -132,8 +140,11 @@ def object_counts(collect=False, limit=None, exact_sizes=False):
         rows = rows[: int(limit)]
     now = time.time()
     _last[0], _last[1], _last[2] = n_objs, int(total_size), now
-    return {"counts": rows, "totalObjects": n_objs, "totalSize": int(total_size),
-            "pauseMs": round(pause_ms, 3), "timestamp": now}
+    out = {"counts": rows, "totalObjects": n_objs, "totalSize": int(total_size),
+           "pauseMs": round(pause_ms, 3), "timestamp": now}
+    if own:
+        out["ownExcluded"] = dict((name, n) for name, n in (("dict", own.get(id(dict), 0)), ("list", own.get(id(list), 0))) if n)
+    return out
 
 
 _last = [0, 0, 0.0]  # totalObjects, totalSize, unix time of the last count (numbers only)

@@ -13,6 +13,7 @@ import weakref
 from array import array
 from bisect import bisect_left as _bisect_left
 
+from . import ownobjects
 from .safe import SizeOf, flags_of, mro_of, own_attr, qualname, typedict_of
 
 # V8 node types (index into meta.node_types[0]) and edge types (meta.edge_types[0])
@@ -34,6 +35,7 @@ FIRST_OBJECT_ID = 1001
 
 _get_referents = gc.get_referents
 _GetSet = types.GetSetDescriptorType
+_FrameType = types.FrameType
 _Member = types.MemberDescriptorType
 _ref_call = weakref.ref.__call__
 _dict_items = dict.items
@@ -108,12 +110,13 @@ def _thread_names():
     return out
 
 
-def _frame_locals(f):
+def _frame_locals(f, made=None):
     """A plain-dict copy of a frame's locals without user code, or None.
 
-    Functions: f_locals is a fresh dict (<= 3.12) or a C proxy (3.13). Other frames (module level,
-    exec(), class bodies) may have a user mapping as locals: never iterate it, and skip frames whose
-    f_locals getter would write cells into that mapping. The mapping stays reachable as an object."""
+    Functions: f_locals is the frame's own dict, made by this read (<= 3.12; appended to `made`), or
+    a C proxy (3.13). Other frames (module level, exec(), class bodies) may have a user mapping as
+    locals: never iterate it, and skip frames whose f_locals getter would write cells into that
+    mapping. The mapping stays reachable as an object."""
     code = f.f_code
     if not code.co_flags & CO_OPTIMIZED:
         if code.co_cellvars or code.co_freevars:
@@ -122,6 +125,8 @@ def _frame_locals(f):
         return dict.copy(loc) if type(loc) is dict else None
     loc = f.f_locals
     if type(loc) is dict:
+        if made is not None:
+            made.append(loc)
         return dict.copy(loc)
     return dict(loc) if not flags_of(type(loc)) & HEAPTYPE else None  # a C proxy (3.13): no user code
 
@@ -223,7 +228,14 @@ class Graph(object):
 
 
 def capture_threads(agent_idents):
-    """In the live process: [(thread name, [(function, locals dict copy)...innermost first])]."""
+    """In the live process: [(thread name, [(function, frame)...innermost first])].
+
+    Frames only, never their locals: on CPython <= 3.12 the first f_locals read of a running function
+    attaches a dict to its frame for as long as the frame runs (the worker's main loop: forever),
+    and the Heap view showed those dicts as the user's growth after every first snapshot (dict +35 on
+    an idle Celery child). build() reads the locals, in the fork child where that dict is made in the
+    copy. The child deletes the other threads' states but not their frames' memory (their stacks
+    are neither freed nor reused there): reading a captured frame is safe until the child exits."""
     try:
         names = _thread_names()
     except Exception:
@@ -235,13 +247,28 @@ def capture_threads(agent_idents):
         frames = []
         f = frame
         while f is not None and len(frames) < 200:
-            try:
-                local_vars = _frame_locals(f)
-            except Exception:
-                local_vars = None
-            frames.append((f.f_code.co_name, local_vars if local_vars is not None else {}))
+            frames.append((f.f_code.co_name, f))
             f = f.f_back
         out.append((names.get(ident, "thread-%d" % ident), frames))
+    return out
+
+
+def _with_locals(threads, made, in_worker=False):
+    """capture_threads' frames replaced by copies of their locals ({} where unreadable); the dicts
+    the reads attached to frames (<= 3.12) go to `made` (in the worker: noted for the counts too)."""
+    out = []
+    for tname, frames in threads:
+        resolved = []
+        for fname, f in frames:
+            n = len(made)
+            try:
+                local_vars = _frame_locals(f, made)
+            except Exception:
+                local_vars = None
+            if in_worker and len(made) > n:
+                ownobjects.note(f, made[-1])
+            resolved.append((fname, local_vars if local_vars is not None else {}))
+        out.append((tname, resolved))
     return out
 
 
@@ -251,9 +278,21 @@ def build(threads, id_map, progress=None, exclude=(), in_process=False):
     In the fork child no other thread runs, so gc.get_objects() is safe to hold. In process
     (no fork) the walk runs Python code while other threads may run, so its roots leave out exact
     tuples and frozensets (gcobjects): holding one the worker is still filling fails it with
-    SystemError. Those reached from another object are still found through its referents."""
+    SystemError. Those reached from another object are still found through its referents.
+    In process on CPython <= 3.12, reading the locals attaches a dict to each running frame of the
+    worker (see capture_threads): the fork path, the default, never does."""
     # Listed here, before _build's frame exists: its closure cells (index, objs...) are created
-    # on entry and must not be part of the heap being described.
+    # on entry and must not be part of the heap being described. The captured lists and tuples
+    # are the agent's own: not nodes.
+    captured = [threads] + [frames for _t, frames in threads] + [pair for _t, frames in threads for pair in frames]
+    # The frames' own locals dicts that reading made (<= 3.12) exist in this copy only, not in the
+    # worker: left out, or they would be roots here (and frame -> dict edges on <= 3.10). Their
+    # entries are the frame nodes' edges. (A dict the worker had made itself by calling locals() is
+    # left out too: the one node lost, never its contents.)
+    made = []
+    threads = _with_locals(threads, made, in_worker=in_process)
+    exclude = tuple(exclude) + tuple(captured) + tuple(made)
+    del captured, made
     if in_process:
         from . import gcobjects
         return _build(gcobjects.tracked_sturdy(), threads, id_map, progress, exclude)
@@ -269,6 +308,7 @@ def _build(tracked, threads, id_map, progress, exclude):
     owned = set()       # ids of instance __dict__s: their entries hang off the instance
     tinfo = {}          # id(type) -> (type, kind, node type, name index, size fn)
     excluded = set(id(x) for x in exclude)
+    excluded.add(id(exclude))
     excluded.add(id(threads))
     old_addrs, old_tags = id_map.addrs, id_map.tags
     n_old = len(old_addrs)
@@ -298,8 +338,10 @@ def _build(tracked, threads, id_map, progress, exclude):
         tnode = synthetic("thread %s" % tname)
         syn_edges[threads_group].append((E_PROPERTY, s(str(tname)), ("node", tnode)))
         excluded.add(id(frames))
-        for i, (fname, local_vars) in enumerate(frames):
+        for i, pair in enumerate(frames):
+            fname, local_vars = pair
             fnode = synthetic("frame %s" % fname)
+            excluded.add(id(pair))
             excluded.add(id(local_vars))
             syn_edges[tnode].append((E_ELEMENT, i, ("node", fnode)))
             for k, v in _items(local_vars):
@@ -519,6 +561,11 @@ def _build(tracked, threads, id_map, progress, exclude):
                 edge(E_WEAK, name_weak, target)
             for r in _get_referents(o):
                 edge(E_INTERNAL, name_internal, r)
+        elif t is _FrameType:  # <= 3.10 a frame refers to its locals dict: made by the walk, left out
+            nname.append(tname)
+            for r in _get_referents(o):
+                if id(r) not in excluded:
+                    edge(E_INTERNAL, name_internal, r)
         else:
             nname.append(tname)
             for r in _get_referents(o):

@@ -11,8 +11,9 @@ import os
 import sys
 import time
 import types
+from json import dumps as _json_dumps, loads as _json_loads
 
-from . import safe
+from . import ownobjects, safe
 from ._compat import originals
 
 _MISSING = object()
@@ -107,11 +108,19 @@ def _rlock_owner(o, classes):
 
 
 # -- sources: parsed once per file, analysed once per (function, line) ----------------------------
+_HELD = {}  # "file\0firstlineno\0name\0line" -> JSON of the analysis: str -> str, a dict the gc never tracks
+
+
 class _Sources(object):
-    def __init__(self):
-        self._lines = {}     # filename -> (mtime, [lines]) or None
+    """One per getThreadStacks call. Only the analyses outlive the call, as text in _HELD: source
+    lines, AST trees and result lists kept between calls were gc-tracked objects of the worker's heap,
+    and the Heap view showed them as growth after the Threads view looked (ast.Name +176, dict +479,
+    list +333 on an idle Celery child)."""
+
+    def __init__(self, held=_HELD):
+        self._lines = {}     # filename -> [lines] or None
         self._funcs = {}     # (filename, firstlineno, name) -> ast tree of the function (or None)
-        self._held = {}      # (filename, firstlineno, name, line) -> ([held exprs], acquiring expr|None, call name)
+        self._held = held
 
     def lines(self, filename):
         entry = self._lines.get(filename, _MISSING)
@@ -152,14 +161,20 @@ class _Sources(object):
         return tree
 
     def analyse(self, code, line):
-        key = (code.co_filename, code.co_firstlineno, code.co_name, line)
-        r = self._held.get(key)
-        if r is None:
-            tree = self.func_tree(code.co_filename, code.co_firstlineno, code.co_name)
-            r = _analyse(tree, line) if tree is not None else ([], None, (None, None))
-            if len(self._held) > 2000:
-                self._held.clear()
-            self._held[key] = r
+        key = "%s\0%d\0%s\0%d" % (code.co_filename, code.co_firstlineno, code.co_name, line)
+        text = self._held.get(key)
+        if text is not None:
+            held, acquiring, call = _json_loads(text)
+            return held, acquiring, tuple(call)
+        tree = self.func_tree(code.co_filename, code.co_firstlineno, code.co_name)
+        r = _analyse(tree, line) if tree is not None else ([], None, (None, None))
+        try:
+            text = _json_dumps([r[0], r[1], list(r[2])])
+        except Exception:  # not plain strings: analysed again next time
+            return r
+        if len(self._held) > 2000:
+            self._held.clear()
+        self._held[key] = text
         return r
 
 
@@ -320,6 +335,7 @@ def _frame_dicts(frame, with_globals=True):
     try:
         code = frame.f_code
         loc = frame.f_locals
+        ownobjects.note(frame, loc)  # <= 3.12: that read attached a dict to the frame; counts leave it out
         t = type(loc)
         if t is dict or (t.__name__ == "FrameLocalsProxy" and code.co_flags & _CO_OPTIMIZED):
             out.append(loc)
@@ -610,19 +626,17 @@ def _idle(raw, task):
     return False
 
 
-def thread_stacks(agent_idents, tasks=None, max_frames=200, max_threads=5000, _sources=[]):
+def thread_stacks(agent_idents, tasks=None, max_frames=200, max_threads=5000):
     """The whole Python.getThreadStacks result (see ThreadStack in src/protocol/agent.ts)."""
     t0 = time.perf_counter()
     c0 = time.thread_time() if hasattr(time, "thread_time") else None
-    if not _sources:
-        _sources.append(_Sources())
     running_tasks = {}
     if tasks is not None:
         try:
             running_tasks = tasks.running_by_thread()
         except Exception:
             running_tasks = {}
-    cap = _Capture(agent_idents, _sources[0], running_tasks, max_frames)
+    cap = _Capture(agent_idents, _Sources(), running_tasks, max_frames)
     current = sys._current_frames()
     meta = cap.thread_meta()
     me = originals().get_ident()

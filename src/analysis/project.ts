@@ -138,6 +138,8 @@ export interface LintOptions {
    */
   poolHits?: PoolHit[];
   poolSetting?: PoolSetting;
+  /** Where poolSetting came from, in words (default: the workerLens.celery.pool setting). */
+  poolSettingName?: string;
   /** How a file is named in messages (workspace-relative); its base name by default. */
   displayName?: (file: string) => string;
   /** Filled with the pool decided (when poolHits was given). */
@@ -177,7 +179,7 @@ export async function lintFiles(files: string[], opts: LintOptions = {}, texts =
       if (opts.poolHits) opts.poolHits.push(...poolHitsInPython(text, opts.displayName?.(file) ?? path.basename(file)));
     }
     if (opts.celery) Object.assign(opts.celery, celery);
-    const pool = opts.poolHits ? decidePool(opts.poolHits, opts.poolSetting) : undefined;
+    const pool = opts.poolHits ? decidePool(opts.poolHits, opts.poolSetting, opts.poolSettingName) : undefined;
     if (opts.poolFound) opts.poolFound.info = pool;
     // Functions that read or set Django cache keys, for callers in other modules (few files: a text test first).
     const cacheMethods: CacheSummaries = new Map();

@@ -5,12 +5,24 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RULES, RULE_IDS, ruleHelpUri } from './rules';
 import { FileResult } from './project';
+import { PoolInfo } from './workerPool';
 
 export interface ReportInput {
   results: FileResult[]; baseDir: string; version: string;
   /** Files left out by the exclude globs (test code by default), and the globs. */
   excluded?: number; excludePatterns?: readonly string[];
+  /** The Celery pool the fixes were ordered by, and where it was read (CLI: lint/lintPool.ts). */
+  pool?: PoolInfo;
 }
+
+/** "pool: prefork, from Procfile line 1 (`--pool prefork`) — quick fixes are ordered for it; …", for the text report. */
+export function poolTextLine(p: PoolInfo): string {
+  const others = p.conflicts.slice(0, 3).map(h => `${h.pool} in ${h.file} line ${h.line + 1}`);
+  const hint = p.origin === 'setting' ? '' : '; --pool NAME overrides';
+  return `pool: ${p.pool}, from ${p.source} — quick fixes are ordered for it${hint}${others.length ? `; elsewhere: ${others.join('; ')}` : ''}`;
+}
+
+const isSuppress = (title: string) => title.startsWith('Suppress ');
 
 function rel(file: string, baseDir: string): string {
   return path.relative(baseDir, path.resolve(baseDir, file)).split(path.sep).join('/');
@@ -29,6 +41,8 @@ export function formatText(input: ReportInput): string {
     for (const f of r.findings) {
       out.push(`${p}:${f.range.start.line + 1}:${f.range.start.character + 1}: ${f.rule} ${f.message}`);
       for (const x of f.related) out.push(`    ${p}:${x.range.start.line + 1}:${x.range.start.character + 1}: ${x.message}`);
+      // the quick fixes the editor offers, in its order (the pool's): suppressions left to --disable
+      for (const x of f.fixes) if (!isSuppress(x.title)) out.push(`    fix: ${x.title}`);
     }
   }
   const n = countFindings(results), files = results.filter(r => r.findings.length).length;
@@ -42,13 +56,15 @@ export function formatText(input: ReportInput): string {
     ...(broken.length ? [`${broken.length} file${broken.length === 1 ? '' : 's'} could not be parsed completely`] : []),
     ...(input.excluded ? [`${input.excluded} test file${input.excluded === 1 ? '' : 's'}/folder${input.excluded === 1 ? '' : 's'} excluded by --exclude ${(input.excludePatterns ?? []).join(',')}; --exclude '' includes them`] : []),
   ];
+  if (input.pool) out.push(poolTextLine(input.pool));
   out.push(`${n} race risk${n === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'} (${results.length} Python file${results.length === 1 ? '' : 's'} checked, ${results.filter(r => r.parsed).length} with concurrent code analysed${extra.length ? `; ${extra.join('; ')}` : ''})`);
   return out.join('\n') + '\n';
 }
 
-export function formatJson({ results, baseDir, version, excluded }: ReportInput): string {
+export function formatJson({ results, baseDir, version, excluded, pool }: ReportInput): string {
   return JSON.stringify({
     tool: 'workerlens', version,
+    ...(pool ? { pool: poolJson(pool) } : {}),
     findings: results.flatMap(r => r.findings.map(f => ({
       path: rel(r.path, baseDir), rule: f.rule, name: RULES[f.rule].name, severity: 'warning',
       line: f.range.start.line + 1, column: f.range.start.character + 1, endLine: f.range.end.line + 1, endColumn: f.range.end.character + 1,
@@ -63,7 +79,12 @@ export function formatJson({ results, baseDir, version, excluded }: ReportInput)
   }, null, 2) + '\n';
 }
 
-export function formatSarif({ results, baseDir, version }: ReportInput): string {
+/** The pool in JSON/SARIF: name, where it was read, how it was decided, other pools named. */
+function poolJson(p: PoolInfo) {
+  return { name: p.pool, from: p.source, origin: p.origin, elsewhere: p.conflicts.map(h => ({ pool: h.pool, file: h.file, line: h.line + 1, text: h.text })) };
+}
+
+export function formatSarif({ results, baseDir, version, pool }: ReportInput): string {
   const base = pathToFileURL(baseDir.endsWith(path.sep) ? baseDir : baseDir + path.sep).href;
   const location = (file: string) => {
     const r = rel(file, baseDir);
@@ -99,6 +120,7 @@ export function formatSarif({ results, baseDir, version }: ReportInput): string 
         },
       },
       originalUriBaseIds: { '%SRCROOT%': { uri: base } },
+      ...(pool ? { properties: { celeryPool: poolJson(pool) } } : {}),
       columnKind: 'utf16CodeUnits',
       results: sarifResults,
       invocations: [{

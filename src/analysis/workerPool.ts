@@ -194,11 +194,12 @@ export function poolConfigFiles(folder: string): string[] {
 // (a command line's --pool overrides the app's worker_pool, as in Celery).
 const RANK = { launch: 0, command: 1, config: 2 } as const;
 
-/** The pool to order quick fixes by: the setting when not `auto`, else the workspace's, else Celery's default. */
-export function decidePool(hits: PoolHit[], setting: PoolSetting = 'auto'): PoolInfo {
+/** The pool to order quick fixes by: the setting when not `auto`, else the workspace's, else Celery's default.
+ *  `settingName` says where the override came from (the CLI's `--pool`). */
+export function decidePool(hits: PoolHit[], setting: PoolSetting = 'auto', settingName = 'the workerLens.celery.pool setting'): PoolInfo {
   const sorted = [...hits].sort((a, b) => RANK[a.kind] - RANK[b.kind] || a.file.localeCompare(b.file) || a.line - b.line);
   if (setting !== 'auto') {
-    return { pool: setting, source: 'the workerLens.celery.pool setting', origin: 'setting', conflicts: sorted.filter(h => h.pool !== setting) };
+    return { pool: setting, source: settingName, origin: 'setting', conflicts: sorted.filter(h => h.pool !== setting) };
   }
   const first = sorted[0];
   if (!first) return { pool: 'prefork', source: "Celery's default (no worker_pool or --pool found in the workspace)", origin: 'default', conflicts: [] };

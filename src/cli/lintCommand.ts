@@ -1,10 +1,12 @@
-// `workerlens lint PATH... [--format text|json|sarif] [--disable WL102,...]`: the race analysis
-// headless, for CI. Exit 0 clean, 1 findings (or unreadable files), 2 usage errors.
+// `workerlens lint PATH... [--format text|json|sarif] [--disable WL102,...] [--pool NAME]`: the race
+// analysis headless, for CI. Exit 0 clean, 1 findings (or unreadable files), 2 usage errors.
 import fs from 'node:fs';
 import path from 'node:path';
 import { CliCommand, UsageError } from './command';
 import { DEFAULT_EXCLUDE } from '../analysis/exclude';
 import { listPythonFiles, lintFiles } from '../analysis/project';
+import { PoolHit, PoolInfo, PoolSetting } from '../analysis/workerPool';
+import { cliPoolHits, parsePoolOption, poolFolders, relName } from './lintPool';
 import { countFindings, formatJson, formatSarif, formatText } from '../analysis/report';
 import { RULE_IDS } from '../analysis/rules';
 import { VERSION } from '../common/version';
@@ -12,7 +14,7 @@ import { VERSION } from '../common/version';
 const FORMATS = ['text', 'json', 'sarif'] as const;
 type Format = typeof FORMATS[number];
 
-const USAGE = `Usage: workerlens lint PATH... [--format text|json|sarif] [--disable RULE,...] [--exclude GLOB,...] [--output FILE]
+const USAGE = `Usage: workerlens lint PATH... [--format text|json|sarif] [--disable RULE,...] [--exclude GLOB,...] [--pool NAME] [--output FILE]
 Flags race risks (${RULE_IDS.join(', ')}) in Python files that run concurrently (Celery tasks, threads, executors, asyncio).
   PATH              files or directories (searched recursively for *.py; symbolic links followed once)
   --format FORMAT   text (default), json, or sarif (SARIF 2.1.0 for GitHub code scanning)
@@ -20,6 +22,11 @@ Flags race risks (${RULE_IDS.join(', ')}) in Python files that run concurrently 
   --exclude GLOBS   comma-separated globs to skip inside directories (default: ${DEFAULT_EXCLUDE.join(',')});
                     \`dir/\` = a directory at any depth, a name glob = file names, else the relative path;
                     --exclude '' lints test code too
+  --pool NAME       the Celery pool the workers run (prefork, threads, gevent, eventlet, solo; auto: read it):
+                    orders the quick fixes (under prefork a threading.Lock excludes no other process).
+                    By default read as the editor does: -P/--pool in .vscode launch/tasks configs,
+                    Procfiles, docker-compose files, systemd units in each PATH (a file's folder), then
+                    worker_pool/CELERYD_POOL in the Python files, else Celery's default (prefork)
   --output FILE     write the report to FILE instead of stdout (its folder must exist)
 Exit status: 0 no findings, 1 findings or unreadable files, 2 usage error.`;
 
@@ -33,6 +40,7 @@ export const lintCommand: CliCommand = {
     let exclude: readonly string[] = DEFAULT_EXCLUDE;
     const disabled: string[] = [];
     const paths: string[] = [];
+    let poolSetting: PoolSetting = 'auto';
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
       const value = (name: string) => {
@@ -51,6 +59,8 @@ export const lintCommand: CliCommand = {
           if (!(RULE_IDS as string[]).includes(r)) throw new UsageError(`unknown rule '${r}' (rules: ${RULE_IDS.join(', ')})`);
           disabled.push(r);
         }
+      } else if (a === '--pool' || a.startsWith('--pool=')) {
+        poolSetting = parsePoolOption(value('--pool'));
       } else if (a === '--output' || a === '-o' || a.startsWith('--output=')) {
         output = value('--output');
       } else if (a === '--exclude' || a.startsWith('--exclude=')) {
@@ -78,8 +88,13 @@ export const lintCommand: CliCommand = {
     }
     const excluded: string[] = [];
     const files = listPythonFiles(resolved, { exclude, excluded });
-    const results = await lintFiles(files, { disabledRules: disabled });
-    const input = { results, baseDir: io.cwd, version: VERSION, excluded: excluded.length, excludePatterns: exclude };
+    const poolHits: PoolHit[] = cliPoolHits(poolFolders(resolved), io.cwd);
+    const poolFound: { info?: PoolInfo } = {};
+    const results = await lintFiles(files, {
+      disabledRules: disabled, poolHits, poolSetting, poolSettingName: `--pool ${poolSetting}`, poolFound,
+      displayName: f => relName(f, io.cwd),
+    });
+    const input = { results, baseDir: io.cwd, version: VERSION, excluded: excluded.length, excludePatterns: exclude, ...(poolFound.info ? { pool: poolFound.info } : {}) };
     const report = format === 'json' ? formatJson(input) : format === 'sarif' ? formatSarif(input) : formatText(input);
     if (output) {
       fs.writeFileSync(path.resolve(io.cwd, output), report);

@@ -52,6 +52,8 @@ export interface GetObjectCountsResult {
   /** Time the worker's GIL was held by the count, ms. */
   pauseMs: number;
   timestamp: number;     // unix seconds, float
+  /** Objects left out because the agent made them (dicts its f_locals reads attached to running frames on CPython <= 3.12, the flight recorder's report), per type. */
+  ownExcluded?: { dict?: number; list?: number };
 }
 
 export interface ProcessInfo {
