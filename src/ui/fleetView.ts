@@ -6,6 +6,7 @@ import { FleetError, FleetHelper } from '../cdp/fleetHelper';
 import { checkBrokerUrl, redactBrokerUrl, splitBrokerUrl, withPassword } from '../common/brokerUrl';
 import { formatBytes, plural } from '../common/format';
 import type { FleetProcess } from '../protocol/fleet';
+import { biggestParts } from '../model/memoryPartNames';
 import { FLEET_HOW, fleetTaskTable, groupByHost, sparkline, workerGrowth, workerTrend, type FleetState, type FleetTaskRow, type FleetWorker } from '../model/fleet';
 
 export type FleetNode = Node;
@@ -292,7 +293,8 @@ function processItem(w: FleetWorker, p: FleetProcess, attached: boolean): vscode
   const trend = sparkline(p.trend);
   if (trend) parts.push(trend);
   parts.push(`pid ${p.pid}`);
-  if (p.breakdown?.length) parts.push(p.breakdown.filter(b => b.bytes !== null).slice(0, 2).map(b => `${b.key} ${formatBytes(b.bytes as number)}`).join(', '));
+  const biggest = p.breakdown?.length ? biggestParts(p.breakdown, 2, formatBytes) : '';
+  if (biggest) parts.push(biggest);
   if (p.error) parts.push(p.error);
   if (attached) parts.unshift('attached');
   item.description = parts.join(' · ');

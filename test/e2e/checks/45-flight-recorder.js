@@ -6,7 +6,7 @@
 const cp = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { childrenOf, until, openWorkerLens } = require('./lib');
+const { childrenOf, until, openWorkerLens, setViews } = require('./lib');
 
 function reportsDir() {
   const x = process.env.XDG_RUNTIME_DIR;
@@ -37,6 +37,7 @@ module.exports = {
     const worker = ctx.startWorker({ concurrency: 1, agent: true, logName: 'celery-flight.log', extraEnv: { WORKERLENS_RECORDER_INTERVAL: '0.5' },
       extraArgs: ['-Q', 'flight', '--max-memory-per-child', '60000'] });
     const main = worker.child.pid;
+    let restoreViews = async () => { };
     try {
       await until('the pool child', () => childrenOf(main).length === 1, 60000);
       send(ctx, 30, 2000000); // 2 MB kept per task: the child passes 60 MB and is recycled
@@ -59,6 +60,8 @@ module.exports = {
       ctx.log(`    recycled pid ${recycled.pid}, killed pid ${victim.pid}`);
 
       await openWorkerLens(page);
+      // room for the exited children's rows (the tree draws only the rows in view)
+      restoreViews = await setViews(page, { Workers: true, Heap: false, Allocations: false, Tasks: false, 'Pool Memory': false });
       await page.getByRole('treeitem', { name: new RegExp(`, pid ${main}, agent running`) }).waitFor({ timeout: 60000 });
       await page.getByRole('treeitem', { name: /^Exited children, \d+ last reports/ }).first().waitFor({ timeout: 30000 });
       const recycledRow = page.getByRole('treeitem', { name: new RegExp(`^ForkPoolWorker-\\d+ \\(child 0\\), pid ${recycled.pid}, recycled: RSS \\d+ KiB over max_memory_per_child=60000 KiB`) });
@@ -102,6 +105,7 @@ module.exports = {
       }
       await ctx.shot('flight-recorder-report');
     } finally {
+      await restoreViews();
       try { process.kill(-main, 'SIGTERM'); } catch { /* gone */ }
     }
   },
