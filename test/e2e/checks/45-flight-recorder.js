@@ -84,19 +84,20 @@ module.exports = {
       await tab.first().waitFor({ timeout: 10000 });
       // the whole document, not only the lines in view (the editor draws only those): page through it
       const text = await (async () => {
-        const lines = new Map();
-        await editor.first().click();
+        const lines = [];  // in order of first sight; a line's style.top is relative to the view, not the document
+        await page.locator('.editor-group-container.active .editor-instance .view-lines').first().click({ position: { x: 4, y: 4 } });  // the report's editor, at its first line's start (a click mid-line scrolled it sideways)
         await page.keyboard.press('Control+Home');
         for (let i = 0; i < 20; i++) {
-          const before = lines.size;
-          const got = await page.locator('.editor-instance .view-line').evaluateAll(ls => ls.map(l => [parseFloat(l.style.top) || 0, (l.textContent || '').replace(/\u00a0/g, ' ')]));
-          for (const [top, t] of got) lines.set(top, t);
-          if (i > 0 && lines.size === before) break;
+          const before = lines.length;
+          const got = await page.locator('.editor-group-container.active .editor-instance .view-line').evaluateAll(ls => ls.map(l => [parseFloat(l.style.top) || 0, (l.textContent || '').replace(/\u00a0/g, ' ')]));
+          for (const [, t] of got.sort((a, b) => a[0] - b[0])) if (!lines.includes(t)) lines.push(t);
+          if (i > 0 && lines.length === before) break;
           await page.keyboard.press('PageDown');
           await new Promise(r => setTimeout(r, 200));
         }
         await page.keyboard.press('Control+Home');  // back to the top for the screenshot
-        return [...lines.entries()].sort((a, b) => a[0] - b[0]).map(e => e[1]).join('\n');
+        await new Promise(r => setTimeout(r, 500));
+        return lines.join('\n');
       })();
       await until('the Payload path in the report', async () => /held by tasks\.leaky_storage\[\d+\]\s+\(one path from \d+ sampled instances?/.test(await shown()), 10000)
         .catch(async e => { throw new Error(`${e.message}: ${(await shown()).slice(0, 1500)}`); });
