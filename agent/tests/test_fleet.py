@@ -140,6 +140,24 @@ class FleetTest(unittest.TestCase):
         mem = sum(t["memDeltaBytes"] * t["runs"] / max(1, t["memSampledRuns"]) for t in leaks if t["memSampledRuns"])
         self.assertGreater(mem, n * size * 0.5, leaks)  # per-run RSS is sampled (the agent's budget): an estimate
 
+    def test_4_a_growing_type_carries_its_recorder_path(self):
+        """The flight recorder's retainer path of a growing type, read by the main from the child's
+        report file (no search for the fleet): tasks.Payload is held by tasks.leaky_storage[N]."""
+        if self.BROKER != "redis":
+            self.skipTest("once, over Redis: the path comes from the worker's report files, not the broker")
+        leaky = [w for w in self.env.workers if w["queue"] == "leaky"][0]
+
+        def found():
+            # a trickle: the recorder searches a path once a type's count rose in two counts in a row
+            send_tasks_broker(self.env.broker, "from tasks import leak\nfor i in range(10): leak.apply_async((i, 1000), queue='leaky')")
+            _code, lines, _err = run_fleet(self.env.broker, "--counts-every", "0.5", "--timeout", "3", "--budget", "4")
+            r = self.workers(lines).get(leaky["node"], {}).get("reply") or {}
+            rows = [g for p in r.get("processes") or [] for g in (p.get("growth") or []) if g["type"] == "Payload" and g.get("path")]
+            return rows or None
+        rows = wait_for(found, 120, "a Payload growth row with its recorder path")
+        self.assertRegex(rows[0]["path"], r"^tasks\.leaky_storage\[\d+\]$", rows)
+        self.assertIn("sampled instance", rows[0]["pathHow"])
+
     def test_3_attach_through_a_tunnel_only(self):
         code, lines, err = run_fleet(self.env.broker, "--attach", "--budget", "4", "--timeout", "3")
         r = self.workers(lines)["leaky@%s" % self.env.hosts[0]]["reply"]

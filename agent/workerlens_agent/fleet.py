@@ -231,7 +231,7 @@ def _probe(out, attach, counts, counts_every, deadline):
                 seen["baseCounts"] = now
             seen["counts"], seen["countsAt"] = now, time.time()
         if seen["counts"] is not None:
-            out["growth"] = _growth(seen["baseCounts"], seen["counts"])
+            out["growth"] = _with_paths(_growth(seen["baseCounts"], seen["counts"]), pid)
             out["countsAt"] = seen["countsAt"]
             out["countsBaseAt"] = seen["firstAt"]
         out["breakdown"] = _breakdown(c, deadline)
@@ -261,6 +261,37 @@ def _growth(base, now):
                          "sizeDelta": int(size - b_size)})
     rows.sort(key=lambda r: (-r["delta"], r["type"]))
     return rows[:MAX_GROWTH]
+
+
+def _with_paths(rows, pid):
+    """The retainer path the process's flight recorder found for each growing type (typepaths.py),
+    read from its latest report file: nothing is searched for the fleet (a path search costs up to
+    0.5 s of the worker; the recorder spaces them within its duty budget)."""
+    if not rows:
+        return rows
+    try:
+        from . import reportfiles
+        reports, _notes = reportfiles.read_all(reportfiles.reports_dir(), want_pid=lambda p: p == pid)
+        live = [r for r in reports if r.get("pid") == pid and not r.get("exit")]
+        if not live:
+            return rows
+        latest = max(live, key=lambda r: r.get("updatedAt") or 0)
+        found = {}
+        for g in ((latest.get("objects") or {}).get("growing") or [])[:10]:
+            if isinstance(g, dict) and isinstance(g.get("type"), str):
+                found[g["type"]] = g
+        for r in rows:
+            g = found.get((r["module"] + "." + r["type"]) if r["module"] and r["module"] != "builtins" else r["type"])
+            if g is None:
+                continue
+            if isinstance(g.get("pathText"), str):
+                r["path"] = g["pathText"][:300]
+                r["pathHow"] = str(g.get("pathHow") or "")[:200]
+            elif isinstance(g.get("pathNote"), str):
+                r["pathNote"] = g["pathNote"][:200]
+    except Exception:  # a report being replaced, unreadable: the rows without paths
+        pass
+    return rows
 
 
 def _breakdown(c, deadline):

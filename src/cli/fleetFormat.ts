@@ -27,6 +27,7 @@ export function fleetText(state: FleetState & { wallMs?: number }, broker: strin
     lines.push(`host ${g.host}`);
     for (const w of g.workers) {
       lines.push(`  ${w.node}${w.duplicate ? ' [DUPLICATE NODE NAME]' : ''}  ${workerSummary(w)}`);
+      for (const x of workerGrowth(w).filter(x => x.path)) lines.push(`    ${x.module}.${x.type} held by ${x.path}${x.pathHow ? `  (${x.pathHow})` : ''}`);
       for (const p of w.reply?.processes ?? []) {
         const grown = p.rssBytes !== null && p.rssFirstBytes !== null ? `  ${signed(p.rssBytes - p.rssFirstBytes)}` : '';
         const port = p.agentPort ? `  agent 127.0.0.1:${p.agentPort}` : '';

@@ -51,7 +51,11 @@ function task(o: Record<string, unknown>): FleetTaskStat | null {
   } : null;
 }
 function growth(o: Record<string, unknown>): FleetGrowth | null {
-  return isStr(o.type) && isInt(o.delta) ? { module: strOrNull(o.module) ?? '', type: o.type, count: intOrNull(o.count) ?? 0, delta: o.delta, sizeDelta: intOrNull(o.sizeDelta) ?? 0 } : null;
+  if (!isStr(o.type) || !isInt(o.delta)) return null;
+  const g: FleetGrowth = { module: strOrNull(o.module) ?? '', type: o.type, count: intOrNull(o.count) ?? 0, delta: o.delta, sizeDelta: intOrNull(o.sizeDelta) ?? 0 };
+  if (isStr(o.path)) { g.path = o.path.slice(0, 300); g.pathHow = strOrNull(o.pathHow)?.slice(0, 200) ?? undefined; }
+  else if (isStr(o.pathNote)) g.pathNote = o.pathNote.slice(0, 200);
+  return g;
 }
 function part(o: Record<string, unknown>): FleetMemoryPart | null {
   return isStr(o.key) ? { key: o.key, label: strOrNull(o.label) ?? o.key, bytes: intOrNull(o.bytes), how: strOrNull(o.how) ?? '' } : null;
@@ -204,7 +208,10 @@ export function workerGrowth(w: FleetWorker, top = 3): FleetGrowth[] {
     for (const g of p.growth ?? []) {
       const k = `${g.module}.${g.type}`;
       const e = by.get(k);
-      if (e) { e.delta += g.delta; e.count += g.count; e.sizeDelta += g.sizeDelta; } else by.set(k, { ...g });
+      if (e) {
+        e.delta += g.delta; e.count += g.count; e.sizeDelta += g.sizeDelta;
+        if (!e.path && g.path) { e.path = g.path; e.pathHow = g.pathHow; delete e.pathNote; }
+      } else by.set(k, { ...g });
     }
   }
   return [...by.values()].sort((a, b) => b.delta - a.delta).slice(0, top);

@@ -6,7 +6,11 @@ export const FLEET_VERSION = 1;
 
 /** memDeltaBytes sums the RSS change of the runs that were measured (memSampledRuns of runs; agents before it measured every run). */
 export interface FleetTaskStat { name: string; runs: number; memDeltaBytes: number; lastMemDeltaBytes: number; memSampledRuns: number }
-export interface FleetGrowth { module: string; type: string; count: number; delta: number; sizeDelta: number }
+export interface FleetGrowth {
+  module: string; type: string; count: number; delta: number; sizeDelta: number;
+  /** Who holds it ("tasks.leaky_storage[12]"), from that process's flight recorder, with how it was found; or why not. */
+  path?: string; pathHow?: string; pathNote?: string;
+}
 /** A part of RSS from Python.getMemoryBreakdown (agents that have it); `how` exact|estimated|unavailable. */
 export interface FleetMemoryPart { key: string; label: string; bytes: number | null; how: string }
 

@@ -274,6 +274,8 @@ function workerItem(w: FleetWorker): vscode.TreeItem {
   if (w.taskMemBytes) md.appendMarkdown(`Task runs changed RSS by ${signed(w.taskMemBytes)} in total\n\n`);
   const growth = workerGrowth(w);
   if (growth.length) md.appendMarkdown(`Growing types (gc-tracked count since the first counted look): ${growth.map(x => `\`${x.module}.${x.type}\` +${x.delta}`).join(', ')}\n\n`);
+  // who holds them, as each process's flight recorder found it (never searched for the Fleet view)
+  for (const x of growth.filter(x => x.path)) md.appendMarkdown(`\`${x.module}.${x.type}\` held by \`${x.path}\`${x.pathHow ? ` — ${x.pathHow}` : ''}\n\n`);
   md.appendMarkdown(`Recycling: max tasks per child ${r.maxTasksPerChild ?? 'none'}, max memory per child ${r.maxMemoryPerChildKb ? formatBytes(r.maxMemoryPerChildKb * 1024) : 'none'}\n\n`);
   md.appendMarkdown(`Python ${r.python}, Celery ${r.celery ?? '?'}, agent ${r.agentVersion}; answered in ${r.elapsedMs} ms${r.truncated ? ' (reply shortened to fit)' : ''}\n\n`);
   md.appendMarkdown(`_${FLEET_HOW}_`);

@@ -69,3 +69,14 @@ test('broker URLs: the password is split off for SecretStorage and never shown',
   assert.equal(redactBrokerUrl('redis://:secret@h/0'), 'redis://:***@h/0');
   assert.equal(redactBrokerUrl('redis://h/0'), 'redis://h/0');
 });
+
+test('a growing type keeps the path a process\'s recorder found for it, summed over processes; long strings clipped', () => {
+  const held = { module: 'tasks', type: 'Payload', count: 10, delta: 10, sizeDelta: 560, path: 'tasks.leaky_storage[9]', pathHow: 'one path from 5 sampled instances' };
+  const state = fleetFromLines([line('leaky@b', 'b', [proc(3, 'main', 50e6, 50e6, { growth: [{ module: 'tasks', type: 'Payload', count: 1, delta: 1, sizeDelta: 56, pathNote: 'growth seen in one count so far' }] }),
+    proc(4, 'child', 90e6, 40e6, { growth: [held] }), proc(5, 'child', 60e6, 40e6, { growth: [{ ...held, path: 'x'.repeat(500) }] })])]);
+  const g = workerGrowth(state.workers[0]);
+  assert.equal(g[0].delta, 21);
+  assert.equal(g[0].path, 'tasks.leaky_storage[9]');
+  assert.equal(g[0].pathNote, undefined);
+  assert.equal(state.workers[0].reply!.processes[2].growth![0].path!.length, 300);
+});
