@@ -9,7 +9,7 @@
 const cp = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { until, openWorkerLens, runCommand, clickInline, heapRow, heapShows, notification, labelsAtSidebarWidth, widenSidebar, setViews } = require('./lib');
+const { until, openWorkerLens, runCommand, clickInline, heapRow, heapShows, notification, labelsAtSidebarWidth, widenSidebar, setViews, hasWebview, heapRowLocator, panelFrame } = require('./lib');
 
 /** Pids of processes whose command line matches `re` (the tunnel's socat, by what it forwards to). */
 function pidsMatching(re) {
@@ -164,6 +164,31 @@ module.exports = {
       await threadsMsg.waitFor({ timeout: 60000 });
       await page.locator('.pane', { has: threadsHeader }).locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: /^MainThread$/ }) }).first().waitFor({ timeout: 30000 });
       ctx.log(`    remote Threads view: ${(await threadsMsg.textContent()).replace(/\s+/g, ' ').slice(0, 160)}`);
+      // Retainers of the remote child's Payload (a heap snapshot through the tunnel): held by leaky_storage.
+      await until('the Retainers panel of the remote Payload', async () => {
+        if (await hasWebview(page, 'retainers')) return true;
+        await page.keyboard.press('Escape');
+        await heapRowLocator(page, 'Payload').click({ button: 'right' });
+        await page.locator('.context-view .monaco-menu').getByRole('menuitem', { name: 'Show Retainers' }).waitFor({ timeout: 5000 });
+        await page.keyboard.press('ArrowDown');
+        await page.keyboard.press('Enter');
+        return until('the Retainers page', () => hasWebview(page, 'retainers'), 5000, 250).catch(() => null);
+      }, 60000, 500);
+      const retainers = panelFrame(page, 'retainers');
+      await retainers.locator('svg g.node.root[data-label="leaky_storage"]').first().waitFor({ timeout: 90000 });
+      ctx.log(`    remote Retainers: ${(await retainers.locator('header').first().textContent()).replace(/\s+/g, ' ').slice(0, 160)}`);
+      // The memory timeline samples the remote child through its agent (its pid is not this machine's /proc).
+      await runCommand(page, 'Worker Lens: Show Memory Timeline');
+      const timeline = panelFrame(page, 'timeline');
+      // a remote session's key is negative (never a pid of this machine): find it by its legend label
+      let series = [];
+      await until('two RSS samples of the remote child in the timeline', async () => {
+        const id = await timeline.locator('button.legend-item', { hasText: `(pid ${child.pid}) on ${hosts[0]}` }).first().getAttribute('data-worker', { timeout: 2000 }).catch(() => null);
+        series = await timeline.locator('svg path.series.metric-rss').evaluateAll(ps => ps.map(p => [p.getAttribute('data-worker'), +p.getAttribute('data-count')])).catch(e => [[String(e.message).split('\n')[0], 0]]);
+        return id !== null && series.some(([w, n]) => w === id && n >= 2);
+      }, 60000, 1000).catch(e => { throw new Error(`${e.message}; RSS series (worker, samples): ${JSON.stringify(series)}`); });
+      ctx.log(`    remote timeline: RSS series (worker, samples) ${JSON.stringify(series)}`);
+      await runCommand(page, 'View: Close All Editors').catch(() => { });
       // A clean picture: the failure paths' notifications cleared, no tooltip over the Heap view.
       await runCommand(page, 'Notifications: Clear All Notifications').catch(() => { });
       await page.keyboard.press('Escape');
