@@ -54,6 +54,7 @@ module.exports = {
       await pane.getByRole('treeitem', { name: /^Next: / }).first().waitFor({ timeout: 10000 });
       await pane.getByRole('treeitem', { name: /^[+−±][\d.]+ (B|KB|MB) .*\((exact|estimated); / }).first().waitFor({ timeout: 10000 });
       await ctx.shot('pool-memory');
+      await page.locator('.part.sidebar').screenshot({ path: require('path').join(ctx.shotsDir, 'pool-memory-view.png') });  // README's image
       // the notification leads to that child (its button attaches it and shows it in the Heap view)
       const n = await notification(page, 'The leak is in', 20000);
       await n.locator('.monaco-button', { hasText: new RegExp(`^Attach pid ${leakPid} \\(ForkPoolWorker-\\d+\\)$`) }).first().click();
