@@ -197,7 +197,10 @@ class QuietWorkerTest(unittest.TestCase):
             first = counts()
             w.breakdown(untracked=True)
             after_breakdown = counts()
-            self.assertEqual(grew(first, after_breakdown), {}, "the first breakdown left objects behind")
+            # slack 1: an object of the agent's own call in flight can be counted once (CPython 3.10,
+            # CI 2026-12-02: tuple +1 here, none left when looked for between calls); growth is what
+            # repeats, checked below over two more rounds
+            self.assertEqual(grew(first, after_breakdown, 1), {}, "the first breakdown left objects behind")
             w.c.call("HeapProfiler.takeHeapSnapshot", {})
             baseline = counts()
             # the id table (heapgraph.IdMap) is made at the agent's start now; the first snapshot still

@@ -181,15 +181,24 @@ class CeleryPathsTest(unittest.TestCase):
             f.write(TUPLE_TASKS)
         worker = start_worker(self.box, self.redis, "--pool", "prefork", "-c", "1", "-Q", "paths", "--workerlens",
                               "--include", "tuple_tasks", PYTHONPATH=extra, WORKERLENS_RECORDER_INTERVAL="0.5")
-        child = wait_for(lambda: (children_of(worker.pid) or [None])[0], 30, "the pool child")
+        wait_for(lambda: children_of(worker.pid), 30, "the pool child")
         reports = os.path.join(self.box.dir, "workerlens", "reports")
+
+        # the child whose report has its first count (re-read each time: under load the pool may
+        # replace a child, CI 2026-12-02 timed out on a pid that had no report)
+        def first_counted():
+            kids = set(children_of(worker.pid))
+            for rep in reportfiles.read_all(reports)[0]:
+                if rep["pid"] in kids and rep.get("objects"):
+                    return rep["pid"]
+            return None
+        child = wait_for(first_counted, 90, "a pool child's first count in its report")
 
         def mine():
             for rep in reportfiles.read_all(reports)[0]:
                 if rep["pid"] == child:
                     return rep
             return None
-        wait_for(lambda: (mine() or {}).get("objects"), 30, "the child's first count")
         # a steady leak over several counts (they are spaced to stay under 0.5 % of wall time; under
         # load that is 10 s or more apart): tasks.Payload +1 and tuple_tasks.TupleHeld +0.5 per leak
         producer = self.box.spawn([

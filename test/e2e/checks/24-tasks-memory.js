@@ -16,9 +16,18 @@ module.exports = {
     try {
       const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Tasks/ }) }).first();
       const task = pane.getByRole('treeitem', { name: /^tasks\.leak: [\d,]+ runs · [+−]?[\d.]+ (B|KB|MB)\/run · RSS measured on (every run \([\d,]+\)|[\d,]+ of [\d,]+ runs)$/ }).first();
-      await task.waitFor({ timeout: 60000 }).catch(async e => {
-        const rows = await pane.getByRole('treeitem').evaluateAll(rs => rs.map(r => r.getAttribute('aria-label'))).catch(() => []);
-        throw new Error(`${e.message.split('\n')[0]}; Tasks rows: ${JSON.stringify(rows)}`);
+      const seen = async () => ({
+        message: ((await pane.locator('.tree-explorer-viewlet-tree-view-message, .pane-body .message').first().textContent().catch(() => '')) || '').trim(),
+        rows: await pane.getByRole('treeitem').evaluateAll(rs => rs.map(r => r.getAttribute('aria-label'))).catch(() => []),
+      });
+      // CI 2026-12-02 once listed tasks without tasks.leak although the Heap view showed the leaking
+      // child: say what the view showed, then show that child again (as a user would) and wait once more
+      await task.waitFor({ timeout: 40000 }).catch(async () => {
+        ctx.log(`    no tasks.leak row yet; the Tasks view shows ${JSON.stringify(await seen())}; selecting pid ${ctx.agentWorker.attached} again`);
+        await setViews(page, { Workers: true });
+        await page.getByRole('treeitem', { name: new RegExp(`pid ${ctx.agentWorker.attached}, attached`) }).first().click();
+        await setViews(page, { Workers: false });
+        await task.waitFor({ timeout: 40000 }).catch(async e => { throw new Error(`${e.message.split('\n')[0]}; Tasks view: ${JSON.stringify(await seen())}`); });
       });
       ctx.log(`    ${await task.getAttribute('aria-label')}`);
       const proc = pane.getByRole('treeitem', { name: /^Process RSS [+−±]?[\d.]+ (B|KB|MB): since [\d:]+ ?(AM|PM)? · / }).first();
