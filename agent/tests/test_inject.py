@@ -198,6 +198,13 @@ class InjectTimeoutTest(unittest.TestCase):
     def test_timeout_withdraws_the_start(self):
         self.right_after_a_regex()
         code, info, err = inject(self.box, self.t.pid, "--timeout", "1")
+        if code == 0:
+            # the injected thread took the start in the instant the injector gave up (CI 2026-12-02,
+            # 3.10 under load: the agent came up although the injector said "withdrawn"): now the
+            # claim is atomic and the injector reports the agent it waited for — never "withdrawn"
+            self.assertTrue(info.get("late"), info)
+            self.assertTrue(answers(info, self.t.pid))
+            self.skipTest("the target claimed the start at the deadline: reported as a late start (checked)")
         self.assertEqual((code, info["error"]["code"]), (1, "timeout"), err)
         self.assertIn("withdrawn", info["error"]["message"])
         self.right_after_a_regex()  # the injected thread had its chance at the GIL by now

@@ -156,7 +156,15 @@ try:
     st = os.lstat(%(dir)r)
 except OSError:
     st = None
+claimed = False
 if st is not None and stat.S_ISDIR(st.st_mode) and st.st_uid == %(uid)d:
+    # the claim, atomic against the injector's withdrawal (it unlinks "go"): only one side wins
+    try:
+        os.rename(os.path.join(%(dir)r, "go"), os.path.join(%(dir)r, "taken"))
+        claimed = True
+    except OSError as e:
+        claimed = e.errno == 13  # EACCES: a directory this user cannot write (the injector could not chown it)
+if claimed:
     if %(agent)r not in sys.path:
         sys.path.append(%(agent)r)
     from workerlens_agent.inject_payload import main_wrapper
@@ -230,6 +238,7 @@ def _inject(pid, timeout, force, cancelled):
         raise InjectError("unsupported-version", "process %d runs Python %d.%d" % (pid, major, minor))
     private, uid = _private_dir(target_uid(pid))
     err_path = os.path.join(private, "err")
+    open(os.path.join(private, "go"), "w").close()  # the start the target claims (or we withdraw)
     before = _mtime(path)
     mode = None
     try:
@@ -255,6 +264,23 @@ def _inject(pid, timeout, force, cancelled):
                     info["injectedVia"] = mode  # "thread" | "pending" | "remote_exec"
                     return info
             time.sleep(0.05)
+        if not _withdraw(private):
+            # the target took the start as we gave up: its agent is coming up, never say "withdrawn"
+            late_deadline = time.time() + 30.0
+            while time.time() < late_deadline:
+                if _mtime(path) != before:
+                    info = running_agent(pid, path, timeout=max(1.0, late_deadline - time.time()))
+                    if info is not None:
+                        info["alreadyRunning"] = False
+                        info["injectedVia"] = mode
+                        info["late"] = True
+                        return info
+                if os.path.exists(err_path):
+                    raise InjectError("failed", "the agent failed to start in %d: %s" % (pid, _read(err_path)[:500]))
+                time.sleep(0.1)
+            raise InjectError("timeout", "process %d took the agent's start just as the injector gave up (%.0fs); "
+                                         "its agent did not answer within 30 s more and may still come up: "
+                                         "check the Workers view" % (pid, timeout))
         if cancelled():
             raise InjectError("cancelled", "cancelled before the agent started in process %d; the queued start was "
                                            "withdrawn" % pid)
@@ -265,6 +291,18 @@ def _inject(pid, timeout, force, cancelled):
                                      "in C code); the queued start was withdrawn" % (pid, timeout))
     finally:
         shutil.rmtree(private, ignore_errors=True)  # from now on a late boot does nothing
+
+
+def _withdraw(private):
+    """Takes the queued start back: True when the target can no longer start it, False when it
+    already claimed it (boot renamed "go" first)."""
+    try:
+        os.unlink(os.path.join(private, "go"))
+        return True
+    except FileNotFoundError:
+        return not os.path.exists(os.path.join(private, "taken"))
+    except OSError:
+        return True  # could not unlink: the rmtree below removes the directory the claim needs
 
 
 def _progress(text):

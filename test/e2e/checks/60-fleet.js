@@ -192,15 +192,14 @@ module.exports = {
       // Allocation tracking in the remote child: the leaking task's line first (its file is on that host).
       await setViews(page, { Allocations: true });
       const allocPane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Allocations/ }) }).first();
-      await allocPane.locator('.welcome-view-content').getByRole('button', { name: 'Start tracking' }).click({ timeout: 30000 });
+      await runCommand(page, 'Worker Lens: Start Allocation Tracking');  // the welcome's button is gone once a local worker was tracked
       const firstAlloc = await until('tasks.py first in the remote child\'s Allocations', async () => {
         sendLeaks();
         const label = await allocPane.getByRole('treeitem').first().getAttribute('aria-label', { timeout: 2000 }).catch(() => '');
         return /^tasks\.py line \d+: /.test(label || '') && label;
       }, 90000, 3000);
       ctx.log(`    remote Allocations: ${firstAlloc.slice(0, 160)}`);
-      await allocPane.hover();
-      await page.locator('.pane-header', { hasText: /^Allocations/ }).locator('.action-label[aria-label="Stop Allocation Tracking"]').click();
+      await runCommand(page, 'Worker Lens: Stop Allocation Tracking');
       await setViews(page, { Allocations: false });
       // A clean picture: the failure paths' notifications cleared, no tooltip over the Heap view.
       await runCommand(page, 'Notifications: Clear All Notifications').catch(() => { });
