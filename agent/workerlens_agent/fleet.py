@@ -271,6 +271,7 @@ def _with_paths(rows, pid):
         return rows
     try:
         from . import reportfiles
+        from .typepaths import type_name
         reports, _notes = reportfiles.read_all(reportfiles.reports_dir(), want_pid=lambda p: p == pid)
         live = [r for r in reports if r.get("pid") == pid and not r.get("exit")]
         if not live:
@@ -281,7 +282,7 @@ def _with_paths(rows, pid):
             if isinstance(g, dict) and isinstance(g.get("type"), str):
                 found[g["type"]] = g
         for r in rows:
-            g = found.get((r["module"] + "." + r["type"]) if r["module"] and r["module"] != "builtins" else r["type"])
+            g = found.get(type_name(r["module"], r["type"]))  # the name the recorder's report uses
             if g is None:
                 continue
             if isinstance(g.get("pathText"), str):
