@@ -336,6 +336,7 @@ class MetricsTextTest(unittest.TestCase):
         main = recorder.Recorder(role="main", process_name="MainProcess", directory=d, worker_name="w@h",
                                  pool="prefork")
         child = recorder.Recorder(role="child", process_name="ForkPoolWorker-1", child_index=0, directory=d)
+        tasksample.shared.reset()  # RSS is sampled: this one run is measured
         child.tasks.begin(1, 'tasks."odd"\nname\\x')
         child.tasks.end(1)
         return main.refresh(), child.refresh()

@@ -95,14 +95,12 @@ _perf = None
 
 
 def _task_defaults(task):
+    """Fill the cache of the task's or the app's limits (in the task's thread: task and conf attributes
+    are Celery's code, never run from the agent's threads)."""
     global _perf
     if _perf is None:
         import time
         _perf = time.perf_counter
-    now = _perf()
-    hit = _defaults.get(id(task))
-    if hit is not None and hit[0] > now:
-        return hit[1], hit[2]
     soft = getattr(task, "soft_time_limit", None)
     hard = getattr(task, "time_limit", None)
     if soft is None or hard is None:
@@ -114,54 +112,54 @@ def _task_defaults(task):
             pass
     if len(_defaults) > 1000:
         _defaults.clear()
-    _defaults[id(task)] = (now + DEFAULTS_SECONDS, soft, hard)
-    return soft, hard
+    _defaults[id(task)] = (_perf() + DEFAULTS_SECONDS, soft, hard)
 
 
-def _limits(task):
-    """(soft, hard) seconds in force for this run: the request's (what the pool enforces), else the task's
-    or the app's (cached per task for DEFAULTS_SECONDS)."""
-    hard = soft = None
-    try:
-        req = task.request
-        tl = getattr(req, "timelimit", None)
-        if tl:
-            hard, soft = tl[0], tl[1]
-    except Exception:
-        pass
-    if soft is None or hard is None:
-        d_soft, d_hard = _task_defaults(task)
-        soft = d_soft if soft is None else soft
-        hard = d_hard if hard is None else hard
+def _limits_of(task):
+    """(soft, hard) seconds for a running task, asked by Python.getThreadStacks (any thread): the
+    task's own or the app's (cached per task by the task's thread, refreshed after DEFAULTS_SECONDS;
+    no Celery code runs here). A per-call override (apply_async(soft_time_limit=...)) is not seen:
+    reading the request costs ~1 us per task, a quarter of the agent's budget for a cheap one."""
+    soft = hard = None
+    d = _defaults.get(id(task))
+    if d is not None:
+        if d[0] < _perf():
+            _defaults.pop(id(task), None)  # the task's next run reads them again
+        soft, hard = d[1], d[2]
     num = (int, float)
     return (soft if isinstance(soft, num) and soft > 0 else None, hard if isinstance(hard, num) and hard > 0 else None)
 
 
-# The flight recorder's task hooks ride on these receivers when both run (telemetry.py sets it):
-# one receiver per signal and one shared try/lookup path per task.
+# The flight recorder's task hooks, for a process where the agent is not running (telemetry.py sets
+# it): one receiver per signal. Where the agent runs, its task stats feed the recorder's log.
 _also = {"prerun": None, "postrun": None}
 
 
 def _on_prerun(task_id=None, task=None, **_kw):
-    a = _current()
-    if a is not None:
+    st = _agent_state[0] if _agent_state else None
+    a = st["agent"] if st is not None and st["hooks"] else _current()  # _current's fast path, inline
+    if a is not None:  # its task stats feed the flight recorder too (taskstats.on_end)
         try:
-            soft, hard = _limits(task)
-            a.tasks.begin(task_id, getattr(task, "name", None) or "?", soft, hard)
+            if id(task) not in _defaults:
+                _task_defaults(task)
+            a.tasks.begin(task_id, getattr(task, "name", None) or "?", task)  # limits: _limits_of(task), when asked
         except Exception:
             pass
+        return
     also = _also["prerun"]
     if also is not None:
         also(task_id=task_id, task=task)
 
 
 def _on_postrun(task_id=None, state=None, **_kw):
-    a = _current()
+    st = _agent_state[0] if _agent_state else None
+    a = st["agent"] if st is not None and st["hooks"] else _current()
     if a is not None:
         try:
             a.tasks.end(task_id, state is not None and state != "SUCCESS")
         except Exception:
             pass
+        return
     also = _also["postrun"]
     if also is not None:
         also(task_id=task_id, state=state)
@@ -177,6 +175,10 @@ def connect_signals():
     signals.worker_shutdown.connect(_on_worker_shutdown, weak=False)
     signals.task_prerun.connect(_on_prerun, weak=False)
     signals.task_postrun.connect(_on_postrun, weak=False)
+    from . import taskhooks, taskstats  # Celery's tracer calls them directly while they are the only receivers
+    taskstats.limits_of[0] = _limits_of
+    taskhooks.install("task_prerun", _on_prerun)
+    taskhooks.install("task_postrun", _on_postrun)
 
 
 def enable_for_worker(worker):

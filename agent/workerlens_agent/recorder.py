@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from . import heapcounts, memoryparts, procinfo, reportfiles, tasksample, typepaths
+from . import heapcounts, memoryparts, procinfo, reportfiles, tasksample, taskstats, typepaths
 from ._compat import originals
 from .protocol import AGENT_VERSION
 from .stderrlog import log as _log
@@ -37,34 +37,59 @@ def _interval_from_env():
         return 5.0
 
 
+def _run_dict(run, wall_now, perf_now):
+    name, task_id, t0, seconds, delta, failed = run
+    return {"name": name, "taskId": str(task_id), "startedAt": round(wall_now - (perf_now - t0), 3),
+            "seconds": round(seconds, 6), "memDeltaBytes": delta, "state": "failed" if failed else "succeeded"}
+
+
+def _cumulative(counts):
+    cum, acc = [], 0
+    for c in counts:
+        acc += c
+        cum.append(acc)
+    return cum
+
+
 class TaskLog(object):
     """Last tasks, runs per name and state, and histograms of RSS change per run.
 
-    RSS is read on a sample of runs (tasksample.py: one budget with the agent's task stats, so the
-    per-task cost stays far below 1 % of a cheap task); the histograms count the measured runs,
-    `runs` counts all of them, and a recent run that was not measured has memDeltaBytes null.
+    Where the agent runs in the process, its TaskStats (`source`) measures each run once and this log
+    only keeps the last runs (telemetry._on_task_done appends them); runs and histograms are read
+    from the source when the report is written. Standalone (no agent), begin/end measure here. RSS is
+    read on a sample of runs (tasksample.py); the histograms count the measured runs, `runs` counts
+    all of them, and a recent run that was not measured has memDeltaBytes null.
     """
 
     def __init__(self):
         self._lock = originals().allocate_lock()
         self._running = {}
-        self.recent = collections.deque(maxlen=RECENT_TASKS)
+        self.recent = collections.deque(maxlen=RECENT_TASKS)  # (name, task id, t0 perf, seconds, delta, failed)
         self.runs = {}    # name -> {"succeeded": n, "failed": n}
         self.hist = {}    # name -> [bucket counts (non-cumulative, len(BUCKETS)+1), sum, count]
-        self.completed = 0
+        self._completed = 0
+        self.source = None  # the agent's TaskStats when it feeds this log
+
+    @property
+    def completed(self):
+        if self.source is not None:
+            return sum(f[taskstats.RUNS] for f in self.source.figures().values())
+        return self._completed
 
     def begin(self, task_id, name):
-        self._running[task_id] = (name, time.perf_counter(), tasksample.shared.begin(task_id), time.time())
+        """Standalone (no agent in this process): this log's own task_prerun."""
+        now = time.perf_counter()
+        self._running[task_id] = (name, now, tasksample.shared.begin(now))
 
     def end(self, task_id, failed=False):
         started = self._running.pop(task_id, None)
         if started is None:
             return
-        name, t0, rss0, at = started
-        delta = None if rss0 is None else tasksample.shared.end(task_id) - rss0
+        name, t0, rss0 = started
+        delta = None if rss0 is None else tasksample.shared.end() - rss0
         seconds = time.perf_counter() - t0
         with self._lock:
-            self.completed += 1
+            self._completed += 1
             key = name if (name in self.runs or len(self.runs) < MAX_TASK_NAMES) else "other"
             r = self.runs.get(key)
             if r is None:
@@ -76,22 +101,37 @@ class TaskLog(object):
                 h[0][tasksample.bucket(delta)] += 1
                 h[1] += delta
                 h[2] += 1
-            self.recent.append({"name": name, "taskId": str(task_id), "startedAt": round(at, 3),
-                                "seconds": round(seconds, 6), "memDeltaBytes": delta,
-                                "state": "failed" if failed else "succeeded"})
+            self.recent.append((name, task_id, t0, seconds, delta, failed))
+
+    def _from_source(self):
+        """(completed, runs, hist) from the agent's task stats, names past MAX_TASK_NAMES as "other"."""
+        runs, hist, completed = {}, {}, 0
+        for name, f in sorted(self.source.figures().items()):
+            completed += f[taskstats.RUNS]
+            key = name if (name in runs or len(runs) < MAX_TASK_NAMES) else "other"
+            r = runs.setdefault(key, {"succeeded": 0, "failed": 0})
+            r["succeeded"] += f[taskstats.RUNS] - f[taskstats.FAILURES]
+            r["failed"] += f[taskstats.FAILURES]
+            h = hist.setdefault(key, [[0] * (len(BUCKETS) + 1), 0, 0])
+            h[0] = [a + b for a, b in zip(h[0], f[taskstats.HIST])]
+            h[1] += f[taskstats.MEM_DELTA]
+            h[2] += f[taskstats.SAMPLED]
+        return completed, runs, hist
 
     def snapshot(self):
-        with self._lock:
-            hist = {}
-            for name, (counts, total, n) in self.hist.items():
-                cum, acc = [], 0
-                for c in counts:
-                    acc += c
-                    cum.append(acc)
-                hist[name] = {"cumulative": cum, "sum": total, "count": n}
-            return {"completed": self.completed, "runs": {k: dict(v) for k, v in self.runs.items()},
-                    "memDelta": hist, "bucketBounds": list(BUCKETS), "recent": list(self.recent),
-                    "running": len(self._running)}
+        wall_now, perf_now = time.time(), time.perf_counter()
+        recent = [_run_dict(r, wall_now, perf_now) for r in list(self.recent)]
+        if self.source is not None:
+            completed, runs, hist = self._from_source()
+            running = self.source.running_count()
+        else:
+            with self._lock:
+                completed, running = self._completed, len(self._running)
+                runs = dict((k, dict(v)) for k, v in self.runs.items())
+                hist = dict((k, [list(v[0]), v[1], v[2]]) for k, v in self.hist.items())
+        return {"completed": completed, "runs": runs,
+                "memDelta": dict((name, {"cumulative": _cumulative(c), "sum": total, "count": n}) for name, (c, total, n) in hist.items()),
+                "bucketBounds": list(BUCKETS), "recent": recent, "running": running}
 
 
 class Recorder(object):

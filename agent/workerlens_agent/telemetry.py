@@ -262,6 +262,16 @@ def _on_postrun(task_id=None, state=None, **_kw):
             pass
 
 
+def _on_task_done(stats, name, task_id, t0, seconds, delta, failed):
+    """taskstats.on_end: the agent's measurement of a run, kept in the recorder's last runs."""
+    rec = current()
+    if rec is not None:
+        log = rec.tasks
+        if log.source is not stats:
+            log.source = stats
+        log.recent.append((name, task_id, t0, seconds, delta, failed))  # deque append: atomic
+
+
 def _on_worker_ready(sender=None, **_kw):
     """Main: wrap the pool's on_process_down to see each child's exit status as billiard reaps it."""
     try:
@@ -312,11 +322,18 @@ def enable_for_worker(worker, metrics_address=None, recorder_on=True):
             signals.worker_process_init.connect(_on_process_init, weak=False)
             signals.worker_process_shutdown.connect(_on_process_shutdown, weak=False)
             from . import celery as wl_celery
-            if wl_celery._state["connected"]:  # the agent's receivers call ours: one receiver per signal
+            if wl_celery._state["connected"]:
+                # the agent's task stats feed the log (one measurement per run); where no agent runs
+                # in a process, the agent's receivers call ours: one receiver per signal either way
+                from . import taskstats
+                taskstats.on_end[0] = _on_task_done
                 wl_celery._also["prerun"], wl_celery._also["postrun"] = _on_prerun, _on_postrun
             else:
                 signals.task_prerun.connect(_on_prerun, weak=False)
                 signals.task_postrun.connect(_on_postrun, weak=False)
+                from . import taskhooks
+                taskhooks.install("task_prerun", _on_prerun)
+                taskhooks.install("task_postrun", _on_postrun)
             signals.worker_ready.connect(_on_worker_ready, weak=False)
             signals.worker_shutdown.connect(_on_worker_shutdown, weak=False)
         rec = _new_recorder("main", "MainProcess", None)

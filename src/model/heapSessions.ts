@@ -18,6 +18,8 @@ export interface HeapSessionState<M> {
   samples: CountSample[];
   growing: ReadonlySet<string>;
   lastPauseMs: number | null;
+  /** Objects the agent keeps that the last count left out, by type (its reply's ownExcluded). */
+  ownExcluded?: Readonly<Record<string, number | undefined>>;
   retained: RetainedSizes | null;
   /** Per-session extra state of the host (the memory header). */
   readonly memory: M;

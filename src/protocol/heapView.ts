@@ -20,6 +20,8 @@ export interface HeapViewState {
   hasSource: boolean;
   /** Status line: "ForkPoolWorker-1 (pid 4242) · Δ since 21:40:12 · sorted by Δ · …". */
   status: string;
+  /** The status line's tooltip: how the counts were taken and what they leave out (the agent's own objects). */
+  statusTitle: string;
   /** What counting costs the worker, when it matters (one line; full text in its tooltip). */
   costNote: string;
   sort: HeapSort;

@@ -200,6 +200,7 @@ export class HeapView implements vscode.WebviewViewProvider, vscode.Disposable {
       this.lastError = undefined;
       const interval = this.intervalMs();
       state.lastPauseMs = r.pauseMs;
+      state.ownExcluded = r.ownExcluded;
       if (this.intervalMs() !== interval) this.reschedule();
       this.sizesHow = r.counts.some(c => c.sizeSampled) ? 'Containers (≈) are sampled: count × the mean size of an evenly strided sample; fixed-size types are exact.' : 'Exact for every type shown.';
       this.post();
@@ -215,6 +216,16 @@ export class HeapView implements vscode.WebviewViewProvider, vscode.Disposable {
   }
 
   private sizesHow = '';
+
+  /** The status line's tooltip: how a count is taken and what it leaves out. */
+  statusTitle(): string {
+    if (!this.source) return '';
+    const lines = [`Counts: ${this.source.countMethod ?? 'every object the gc tracks, by type'}` +
+      (this.shown?.lastPauseMs != null ? ` (last one paused the worker ${Math.round(this.shown.lastPauseMs)} ms).` : '.')];
+    const own = Object.entries(this.shown?.ownExcluded ?? {}).filter(([, n]) => (n ?? 0) > 0);
+    if (own.length) lines.push(`Left out: ${own.map(([t, n]) => `${n} ${t}`).join(', ')} the agent itself keeps (frame dicts its reads attach, its flight report), so they never show as growth.`);
+    return lines.join('\n');
+  }
 
   private reschedule(): void {
     if (this.timer) { clearInterval(this.timer); this.timer = undefined; }
@@ -254,7 +265,7 @@ export class HeapView implements vscode.WebviewViewProvider, vscode.Disposable {
     const rows = this.rows();
     const kind = this.source?.kind ?? null;
     return {
-      hasSource: !!s, status: this.message(rows), costNote: this.costNote(), sort: this.sort, direction: this.direction, filter: this.filter, paused: this.paused,
+      hasSource: !!s, status: this.message(rows), statusTitle: this.statusTitle(), costNote: this.costNote(), sort: this.sort, direction: this.direction, filter: this.filter, paused: this.paused,
       rows, total: s?.latest.length ?? 0, memory: this.source && s ? s.memory.root() : null,
       shallowHow: kind === 'node' ? 'From a V8 heap snapshot (self sizes): exact.' : this.sizesHow, runtime: kind,
     };

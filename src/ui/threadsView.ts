@@ -108,7 +108,7 @@ export class ThreadsView implements vscode.TreeDataProvider<Node>, vscode.Dispos
     const key = `${p.pid}-${t.threadId}`;
     const byId = threadsById(p.result as GetThreadStacksResult);
     const out: Node[] = [];
-    if (t.task) out.push({ kind: 'info', id: `task-${key}`, label: 'Task', description: taskSummary(t.task), icon: t.task.pastSoftLimit ? 'warning' : 'symbol-event', color: t.task.pastSoftLimit ? 'list.warningForeground' : undefined, tooltip: `Celery task ${t.task.name} (id ${t.task.taskId}), started ${new Date(t.task.startedAt * 1000).toLocaleTimeString()} (task_prerun in this thread). Limits: soft ${t.task.softTimeLimit ?? 'none'}, hard ${t.task.timeLimit ?? 'none'}.` });
+    if (t.task) out.push({ kind: 'info', id: `task-${key}`, label: 'Task', description: taskSummary(t.task), icon: t.task.pastSoftLimit ? 'warning' : 'symbol-event', color: t.task.pastSoftLimit ? 'list.warningForeground' : undefined, tooltip: `Celery task ${t.task.name} (id ${t.task.taskId}), started ${new Date(t.task.startedAt * 1000).toLocaleTimeString()} (task_prerun in this thread). Limits (the task's or the app's; a per-call override is not seen): soft ${t.task.softTimeLimit ?? 'none'}, hard ${t.task.timeLimit ?? 'none'}.` });
     if (t.waitsOn) {
       const w = t.waitsOn;
       out.push({ kind: 'info', id: `wait-${key}`, label: 'Waits on', description: waitSummary(w, byId).replace(/^waits on /, ''), icon: 'lock', at: w.at ?? undefined,

@@ -89,6 +89,7 @@ export class HeapTableView {
     if (!s || !has) return;
     if (document.activeElement !== this.filter && this.filter.value !== s.filter) this.filter.value = s.filter;
     this.status.textContent = s.status;
+    this.status.title = s.statusTitle;
     this.cost.textContent = s.costNote;
     this.cost.title = s.costNote;
     this.cost.hidden = !s.costNote;

@@ -52,6 +52,10 @@ module.exports = {
     // Δ survives switching: attach the other child (the view follows it), then show the first again
     const first = await heapRow(page, 'Payload');
     const since = await frame.locator('.status-line').innerText();
+    // how the counts were taken, on the status line's tooltip (and what of the agent's own they leave out)
+    const how = await frame.locator('.status-line').getAttribute('title');
+    if (!/^Counts: a gc\.get_objects\(\) walk \(last one paused the worker \d+ ms\)/.test(how || '')) throw new Error(`status tooltip: ${how}`);
+    ctx.log(`    status tooltip: ${how.replace(/\n/g, ' | ')}`);
     const baselineAt = /Δ since ([^·]+)/.exec(since)?.[1]?.trim();
     const other = w.children.find(p => p !== w.target);
     const otherRow = page.getByRole('treeitem', { name: new RegExp(`^ForkPoolWorker-\\d+, pid ${other}, `) });
