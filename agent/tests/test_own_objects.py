@@ -178,3 +178,36 @@ class IdleCeleryChildTest(unittest.TestCase, _Checks):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ClientConnectionsTest(unittest.TestCase):
+    """Clients coming and going (a view connects, the CLI asks once) are the agent's own: their
+    Connection, socket, lock, Session, frame reader and closures never show as the worker's growth."""
+
+    def test_new_connections_do_not_grow(self):
+        import json
+        from workerlens_agent import agent as agent_mod, client as wl_client
+        a = agent_mod.start(role="process")
+        self.addCleanup(agent_mod.stop)
+        c = wl_client.connect(a.discovery(), timeout=10)
+        self.addCleanup(c.close)
+
+        def counts():
+            r = c.call("Python.getObjectCounts", {})
+            return dict(((x["module"], x["type"]), x["count"]) for x in r["counts"])
+        counts()
+        base = counts()
+        holder = ("import sys, json, time\nsys.path.insert(0, %r)\nfrom workerlens_agent import client\n"
+                  "cs = [client.connect(json.loads(sys.argv[1]), timeout=10) for _ in range(4)]\n"
+                  "[x.call('Python.getTaskStats', {}) for x in cs]\nprint('ok', flush=True)\ntime.sleep(30)\n"
+                  % os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        p = subprocess.Popen([sys.executable, "-c", holder, json.dumps(a.discovery())], stdout=subprocess.PIPE)
+        self.addCleanup(p.wait)
+        self.addCleanup(p.kill)
+        self.assertEqual(p.stdout.readline().strip(), b"ok")
+        time.sleep(0.3)
+        now = counts()
+        grew = dict((k, now[k] - base.get(k, 0)) for k in now if now[k] > base.get(k, 0))
+        ours = dict((k, n) for k, n in grew.items() if k[0].startswith("workerlens_agent") or k in (("socket", "socket"),))
+        self.assertEqual(ours, {}, "4 client connections showed as growth: %r" % grew)
+        self.assertLess(grew.get(("_thread", "lock"), 0), 4, grew)  # one per connection before (send lock)

@@ -17,9 +17,13 @@ lists the agent built, replaced every tick, whose number changes with what the t
 at the tick (e.g. during a snapshot). Walked from the recorder's attributes, exact dicts and lists
 only (JSON data: nothing of the user's is in them).
 A count made while the recorder builds its next report still sees that one (transient).
+
+3. The agent's client connections and sessions (a view that connects adds a Connection, its
+socket and lock, a Session): what they hold is the agent's, however many clients come and go.
 """
 import gc
 import sys
+import types
 
 _MADE = {}  # id(frame) -> True (ints only: untracked by the gc, never grows past the frames running)
 CO_OPTIMIZED = 0x1
@@ -76,6 +80,41 @@ def _recorder_parts(out, seen):
         stack.extend(dict.values(o) if t is dict else o)
 
 
+# what a connection's parts hold of their own (closures, bound methods, their cells and tuples)
+_PART_TYPES = {types.FunctionType: True, types.MethodType: True, types.CellType: True, tuple: True, list: True, dict: True}
+
+
+def _connection_parts(out, seen):
+    """The agent's client connections and sessions (one per VS Code view or CLI attached): each
+    Connection, its socket and send lock, each Session, and their instance dicts where the gc sees
+    them. Their number follows how many clients are connected, not the worker."""
+    pkg = __name__.rsplit(".", 1)[0]
+    agent_mod = sys.modules.get(pkg + ".agent")  # never imported from here
+    a = agent_mod.current() if agent_mod is not None else None
+    if a is None:
+        return
+    srv = getattr(a, "server", None)
+    conns = list(getattr(srv, "_connections", None) or ())  # copies of a set/list: one C call each
+    sessions = list(getattr(a, "_sessions", None) or ())
+    objs = conns + sessions
+    for c in conns:
+        objs.append(getattr(c, "sock", None))
+        objs.append(getattr(c, "send_lock", None))
+        parts = getattr(c, "ws_parts", None) or ()
+        objs.append(parts)
+        level = list(parts)  # the pending-bytes list, the recv closure and its cells, the frame reader and its bound methods
+        for _depth in range(3):
+            objs.extend(level)
+            level = [r for r in gc.get_referents(*level) if type(r) in _PART_TYPES] if level else []
+    for o in conns + sessions:
+        # the instance dict, where one exists (<= 3.10, or materialized): never made here by reading __dict__
+        objs.extend(r for r in gc.get_referents(o) if type(r) is dict)
+    for o in objs:
+        if o is not None and id(o) not in seen:
+            seen[id(o)] = True
+            out.append(o)
+
+
 def tracked_by_type():
     """{id(type): how many} of the agent's own objects the gc tracks (the count sees only those):
     ints only, so nothing of it is among the objects counted next."""
@@ -86,6 +125,7 @@ def tracked_by_type():
         for d in objs:
             seen[id(d)] = True
         _recorder_parts(objs, seen)
+        _connection_parts(objs, seen)
         for o in objs:
             if gc.is_tracked(o):
                 k = id(type(o))

@@ -171,6 +171,7 @@ class Connection(object):
         self.closed = False
         self.is_session = False
         self._pinged = False
+        self.ws_parts = ()
 
     # -- raw I/O -------------------------------------------------------------------------------
     def recv_exact(self, n):
@@ -328,6 +329,7 @@ class Connection(object):
             return self.recv_exact(n)
 
         reader = ws.FrameReader(recv_exact, self.send_raw, MAX_MESSAGE_BYTES)
+        self.ws_parts = (pending, recv_exact, reader)  # the agent's own: counts leave them out (ownobjects)
         session = self.server.agent.new_session(self)
         try:
             while True:

@@ -25,7 +25,8 @@ export class TasksView implements vscode.TreeDataProvider<TaskNode>, vscode.Disp
   private stats: GetTaskStatsResult | null = null;
   private timer: NodeJS.Timeout | undefined;
   private view: vscode.TreeView<TaskNode> | undefined;
-  private busy = false;
+  /** The session whose refresh is in flight: another worker's does not hold up the new one's. */
+  private busy: Session | undefined;
   private refreshes = 0;
   private firstBreakdown: MemoryBreakdown | null = null;
   private lastBreakdown: MemoryBreakdown | null = null;
@@ -53,13 +54,14 @@ export class TasksView implements vscode.TreeDataProvider<TaskNode>, vscode.Disp
 
   async refresh(): Promise<void> {
     const s = this.session;
-    if (!s || this.busy) return;
-    this.busy = true;
+    if (!s || this.busy === s) return;
+    this.busy = s;
     try {
       const r = await s.client.python.getTaskStats({ timeoutMs: 5000 });
       if (this.session !== s) return;
-      this.stats = r;
       if (this.refreshes++ % BREAKDOWN_EVERY === 0 && r.tasks.length) await this.readBreakdown(s);
+      if (this.session !== s) return; // switched while the breakdown was read: neither its rows nor its header
+      this.stats = r;
       if (this.view) {
         this.view.message = r.tasks.length
           ? `${s.label} · ${r.pool ?? 'no pool'}${r.exact ? '' : ' · memory Δ mixed: tasks run concurrently in this process'} · RSS change per run = RSS after − before, on a sample of runs`
@@ -71,7 +73,7 @@ export class TasksView implements vscode.TreeDataProvider<TaskNode>, vscode.Disp
     } catch (e) {
       this.log.warn(`task stats of ${s.label}: ${(e as Error).message}`);
     } finally {
-      this.busy = false;
+      if (this.busy === s) this.busy = undefined;
     }
   }
 
@@ -138,7 +140,7 @@ export class TasksView implements vscode.TreeDataProvider<TaskNode>, vscode.Disp
       : `${formatCount(t.runs)} runs · ${signedBytes(Math.round(perRun))}/run${mixed} · ${m.basis}`;
     item.iconPath = new vscode.ThemeIcon(perRun > 1024 ? 'arrow-up' : 'symbol-event');
     item.tooltip = `${t.name}: ${formatCount(t.runs)} runs, ${formatCount(t.failures)} failed, ${(t.totalSeconds / Math.max(1, t.runs) * 1000).toFixed(1)} ms per run\n` +
-      `RSS change (after − before the run): ${signedBytes(t.memDeltaBytes)} over ${m.measured < t.runs ? `the ${formatCount(m.measured)} measured runs of ${formatCount(t.runs)} (RSS is read on a sample of short runs, to keep the cost under 0.5 %)` : 'all runs'}, ${signedBytes(t.lastMemDeltaBytes)} in the last measured one` +
+      `RSS change (after − before the run): ${signedBytes(t.memDeltaBytes)} over ${m.measured < t.runs ? `the ${formatCount(m.measured)} measured runs of ${formatCount(t.runs)} (RSS is read on a sample of short runs, to keep the cost under 0.1 %)` : 'all runs'}, ${signedBytes(t.lastMemDeltaBytes)} in the last measured one` +
       `${hist.length ? `\n${hist.map(h => `${h.label}: ${formatCount(h.runs)}`).join('\n')}` : ''}${mixed ? '\nMixed: concurrent tasks in this process share these deltas.' : ''}`;
     item.accessibilityInformation = { label: `${t.name}: ${item.description}` };
     return item;
@@ -151,7 +153,7 @@ export class TasksView implements vscode.TreeDataProvider<TaskNode>, vscode.Disp
       return histogramRows(this.stats?.memDeltaBucketBounds, t.memDeltaHistogram).map((h, i) => ({
         kind: 'line', id: `task-${t.name}-h${i}`, label: `${h.label} per run`, description: `${formatCount(h.runs)} run${h.runs === 1 ? '' : 's'} · ${h.shareText} of measured`,
         icon: 'symbol-number',
-        tooltip: `${formatCount(h.runs)} measured runs of ${t.name} changed RSS by ${h.label} (lower bound exclusive, upper inclusive). RSS moves in whole pages, so most short runs change it by exactly 0 B, and a few by the page runs the allocator took.`,
+        tooltip: `${formatCount(h.runs)} measured run${h.runs === 1 ? '' : 's'} of ${t.name} changed RSS by ${h.label} (lower bound exclusive, upper inclusive). RSS moves in whole pages, so most short runs change it by exactly 0 B, and a few by the page runs the allocator took.`,
       }));
     }
     if (!this.stats) return [];

@@ -22,7 +22,17 @@ module.exports = {
       });
       // CI 2026-12-02 once listed tasks without tasks.leak although the Heap view showed the leaking
       // child: say what the view showed, then show that child again (as a user would) and wait once more
-      await task.waitFor({ timeout: 40000 }).catch(async () => {
+      // the tree renders only the rows in view and sorts by memory per run (a noisy leak can sort
+      // last): scroll the list while waiting
+      const scrollUntil = async (loc, ms, dy = 120) => {
+        for (const end = Date.now() + ms; Date.now() < end && !(await loc.count());) {
+          await pane.locator('.monaco-list').first().hover().catch(() => {});
+          await page.mouse.wheel(0, dy);
+          await new Promise(r => setTimeout(r, 1000));
+        }
+      };
+      await scrollUntil(task, 40000);
+      await task.waitFor({ timeout: 1000 }).catch(async () => {
         ctx.log(`    no tasks.leak row yet; the Tasks view shows ${JSON.stringify(await seen())}; selecting pid ${ctx.agentWorker.attached} again`);
         await setViews(page, { Workers: true });
         await page.getByRole('treeitem', { name: new RegExp(`pid ${ctx.agentWorker.attached}, attached`) }).first().click();
@@ -31,11 +41,13 @@ module.exports = {
       });
       ctx.log(`    ${await task.getAttribute('aria-label')}`);
       const proc = pane.getByRole('treeitem', { name: /^Process RSS [+−±]?[\d.]+ (B|KB|MB): since [\d:]+ ?(AM|PM)? · / }).first();
-      await proc.waitFor({ timeout: 60000 });  // the second breakdown comes 10 s after the first
+      await scrollUntil(proc, 60000, -120);  // the first row (scrolled away above); the second breakdown comes 10 s after the first
+      await proc.waitFor({ timeout: 1000 });
       ctx.log(`    ${await proc.getAttribute('aria-label')}`);
       await task.locator('.monaco-tl-twistie').click();
       const bucket = pane.getByRole('treeitem', { name: / per run: [\d,]+ runs? · [<>]?\d+ % of measured$/ }).first();
-      await bucket.waitFor({ timeout: 15000 });
+      await scrollUntil(bucket, 15000);  // its rows open below the task's, maybe below the fold
+      await bucket.waitFor({ timeout: 1000 });
       ctx.log(`    ${await bucket.getAttribute('aria-label')}`);
       await ctx.shot('tasks-memory');
     } finally {
