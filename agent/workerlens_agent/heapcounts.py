@@ -52,6 +52,42 @@ def _metaclasses_hash_by_identity():
     return True
 
 
+# What a count needs of each type (qualname, module, variable-size?, fixed size), cached between
+# counts: reading it costs ~2 us a type, and a worker has thousands of types (the per-type part was
+# most of a count's pause at small heaps). Keyed by id(type) and checked against id(type.__mro__),
+# so a type freed and another one allocated at its address is read afresh; the whole cache is
+# dropped every META_SECONDS (a class whose __sizeof__ is replaced is read again then). Only ints
+# and strs are stored: dicts the gc never tracks (nothing of it shows in the counts).
+META_SECONDS = 30.0
+_meta_name, _meta_module, _meta_bits, _meta_check = {}, {}, {}, {}
+_meta_at = [0.0]
+
+
+def _type_meta():
+    now = time.time()
+    if now - _meta_at[0] > META_SECONDS or len(_meta_check) > 50000:
+        for d in (_meta_name, _meta_module, _meta_bits, _meta_check):
+            d.clear()
+        _meta_at[0] = now
+    return _meta_of
+
+
+def _meta_of(t):
+    k = id(t)
+    try:
+        check = id(mro_of(t))
+    except Exception:
+        check = -1
+    if check != -1 and _meta_check.get(k) == check:
+        bits = _meta_bits[k]
+        return _meta_name[k], _meta_module[k], bits & 1, bits >> 1
+    name, module, variable, basic = qualname(t), module_of(t), _is_variable(t), _basic_size(t)
+    if check != -1:
+        _meta_name[k], _meta_module[k], _meta_bits[k] = name, module, basic * 2 + (1 if variable else 0)
+        _meta_check[k] = check
+    return name, module, variable, basic
+
+
 def _is_variable(t):
     try:
         if not sizeof_is_c(t):
@@ -89,8 +125,10 @@ def object_counts(collect=False, limit=None, exact_sizes=False):
     del counted
     n_objs = sum(n for _t, n in pairs)
     variable = {}
-    for t, n in pairs:
-        if _is_variable(t):
+    meta = _type_meta()
+    metas = [meta(t) for t, _n in pairs]  # (name, module, variable, basic size) per type, cached
+    for (t, n), m in zip(pairs, metas):
+        if m[2]:
             variable[id(t)] = [0, 0]  # sampled bytes, sampled count
     if variable and exact_sizes:
         del picks
@@ -127,15 +165,15 @@ def object_counts(collect=False, limit=None, exact_sizes=False):
     n_objs -= sum(own.values())
     rows = []
     total_size = 0
-    for t, n in pairs:
+    for (t, n), m in zip(pairs, metas):
         acc = variable.get(id(t))
         if own and id(t) in own:
             n = max(0, n - own[id(t)])  # size: the mean of those measured x those left
         if acc is not None and acc[1]:
             size = acc[0] * n // acc[1]
         else:
-            size = _basic_size(t) * n  # fixed-size type: exact (sys.getsizeof of one) x count
-        rows.append({"type": qualname(t), "module": module_of(t), "count": n, "size": int(size),
+            size = m[3] * n  # fixed-size type: exact (sys.getsizeof of one) x count
+        rows.append({"type": m[0], "module": m[1], "count": n, "size": int(size),
                      "sizeSampled": bool(acc is not None and not exact_sizes and n > acc[1])})
         total_size += size
     pause_ms = (time.perf_counter() - t0) * 1000.0
@@ -184,5 +222,12 @@ def warm_up():
         import struct
         for fmt in ("!BB", "!BBH", "!BBQ", "!H", "!Q", "!I", "!QQ", "!QQQQ"):  # websocket, snapshot
             struct.calcsize(fmt)
+        # the snapshot reads its child's pipe through os.fdopen: CPython <= 3.11 builds io.open's
+        # keyword-names tuple on its first such call and keeps it (a tuple +1 after a first snapshot)
+        import os
+        r, w = os.pipe()
+        os.close(w)
+        with os.fdopen(r, "rb", buffering=0) as f:
+            f.read()
     except Exception:
         pass
