@@ -71,7 +71,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     [[ " ${missing[*]} " == *" rabbitmq-server "* ]] && { "${SUDO[@]}" systemctl disable --now rabbitmq-server epmd.socket epmd.service >>"$LOG" 2>&1 || true; }
   elif command -v service >/dev/null 2>&1; then  # no systemd (a container): the packages' init scripts may have started them
     [[ " ${missing[*]} " == *" prometheus "* ]] && { "${SUDO[@]}" service prometheus stop >>"$LOG" 2>&1 || true; }
-    [[ " ${missing[*]} " == *" rabbitmq-server "* ]] && { "${SUDO[@]}" service rabbitmq-server stop >>"$LOG" 2>&1 || true; }
+    # stopping the node leaves the epmd daemon it started (:4369 on every interface): `epmd -kill` ends it
+    [[ " ${missing[*]} " == *" rabbitmq-server "* ]] && { "${SUDO[@]}" service rabbitmq-server stop >>"$LOG" 2>&1 || true; "${SUDO[@]}" epmd -kill >>"$LOG" 2>&1 || true; }
   fi
 fi
 

@@ -1,6 +1,6 @@
 // The Tasks view: per Celery task name in the selected worker — runs, RSS change per measured run,
 // how those changes spread (the agent's histogram), and on what they rest ("RSS measured on N of M
-// runs": the agent samples RSS to stay under 0.5 % of the worker's time). Exact for prefork/solo
+// runs": the agent samples RSS to stay under 0.1 % of the worker's time). Exact for prefork/solo
 // children; "mixed" for thread/greenlet pools, where concurrent tasks share the process. A first row
 // says which part of the process's memory grew meanwhile (memory breakdown, process-wide: the agent
 // cannot split a part by task), read every 5th refresh.
