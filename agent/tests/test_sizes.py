@@ -45,6 +45,20 @@ class SizesTest(unittest.TestCase):
         sizes = set(snap.nodes[i * snap.nf + 3] for i in range(snap.n) if snap.name(i) == "SizedRecord" and snap.node_type(i) == "object")
         self.assertEqual(sizes, {per_instance})
 
+    def test_counts_between_samples_reuse_the_last_means(self):
+        heapcounts._mean_check.clear()  # the next count samples
+        first = heapcounts.object_counts()
+        d = self._row(first["counts"], collections.deque)
+        more = [collections.deque([1, 2]) for _ in range(7)]
+        second = heapcounts.object_counts()
+        self.assertEqual(second["sizesSampledAt"], first["sizesSampledAt"], "the count in between did not sample")
+        d2 = self._row(second["counts"], collections.deque)
+        self.assertEqual(d2["count"], d["count"] + 7)
+        self.assertEqual(d2["size"], d2["count"] * sys.getsizeof(more[0]), "count x the last sample's mean")
+        for _ in range(heapcounts.SIZES_EVERY):
+            last = heapcounts.object_counts()
+        self.assertGreater(last["sizesSampledAt"], first["sizesSampledAt"], "re-sampled within SIZES_EVERY counts")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -33,6 +33,26 @@ class TaskStatsTest(unittest.TestCase):
         h = s["memDeltaHistogram"]
         self.assertEqual(h[bounds.index(1 << 20)] + h[bounds.index(4 << 20)], 8, h)
 
+    def test_a_preempted_read_does_not_stop_measuring(self):
+        """CI on a loaded machine: one RSS read that waited 20 ms for the CPU counted as a 20 ms cost
+        and, at 1000x, left the next seconds of runs unmeasured. The read's CPU time counts."""
+        real = tasksample.rss_bytes
+
+        def slow_read():
+            time.sleep(0.05)  # off the CPU, as a preempted read is (the sleep itself: ~60 us CPU here)
+            return real()
+        tasksample.rss_bytes = slow_read
+        try:
+            t = TaskStats()
+            for i in range(5):
+                t.begin(i, "slow")
+                time.sleep(0.4)  # 1000x what a pair of these reads costs in CPU, with room
+                t.end(i)
+        finally:
+            tasksample.rss_bytes = real
+        s = t.result()["tasks"][0]
+        self.assertEqual((s["runs"], s["memSampledRuns"]), (5, 5))
+
     def test_fast_tasks_are_sampled_and_counted(self):
         t = TaskStats()
         n = 5000

@@ -52,6 +52,8 @@ export interface GetObjectCountsResult {
   /** Time the worker's GIL was held by the count, ms. */
   pauseMs: number;
   timestamp: number;     // unix seconds, float
+  /** Unix seconds of the count whose strided sample gave the containers' mean sizes (every 5th count or 10 s; Python agent only). */
+  sizesSampledAt?: number;
   /** Objects left out because the agent made them (dicts its f_locals reads attached to running frames on CPython <= 3.12, the flight recorder's report), per type. */
   ownExcluded?: { dict?: number; list?: number };
 }

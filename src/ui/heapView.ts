@@ -7,7 +7,8 @@ import * as vscode from 'vscode';
 import type { GetObjectCountsResult, ObjectCount, TrimMemoryResult } from '../protocol/agent';
 import { defaultDirection, heapTable, HeapRow, HeapSort, RetainedSizes, SortDirection } from '../model/heapTable';
 import { CountSample, HeapSessionState, HeapSessionStore, recordCounts, setBaseline } from '../model/heapSessions';
-import { refreshIntervalMs, refreshNote } from '../model/refreshBudget';
+import { countBudget, refreshIntervalMs, refreshNote } from '../model/refreshBudget';
+import { workerSharePercent } from './workerShare';
 import { MemoryHeader, MemorySource } from './memoryHeader';
 import { isWebviewToHostMessage } from '../protocol/webview';
 import { isHeapToHostMessage, type HeapViewState, type HostToHeapMessage } from '../protocol/heapView';
@@ -198,13 +199,17 @@ export class HeapView implements vscode.WebviewViewProvider, vscode.Disposable {
       recordCounts(state, r.counts, r.timestamp);
       state.growing = this.detectGrowth(state.samples);
       this.lastError = undefined;
-      const interval = this.intervalMs();
-      state.lastPauseMs = r.pauseMs;
       state.ownExcluded = r.ownExcluded;
-      if (this.intervalMs() !== interval) this.reschedule();
-      this.sizesHow = r.counts.some(c => c.sizeSampled) ? 'Containers (≈) are sampled: count × the mean size of an evenly strided sample; fixed-size types are exact.' : 'Exact for every type shown.';
+      this.sizesHow = r.counts.some(c => c.sizeSampled) ? 'Containers (≈) are sampled: count × the mean size of an evenly strided sample (taken every 5th count or 10 s); fixed-size types are exact.' : 'Exact for every type shown.';
       this.post();
       await state.memory.refresh(source, ac.signal, state.samples);
+      // the interval budgets the whole refresh: the count's pause and the breakdown's cost
+      const whole = (r.pauseMs ?? 0) + state.memory.lastCostMs;
+      if (this.source === source && whole !== state.lastPauseMs) {
+        const before = this.intervalMs();
+        state.lastPauseMs = whole;
+        if (this.intervalMs() !== before) this.reschedule();
+      }
     } catch (e) {
       if (ac.signal.aborted) return;
       this.lastError = (e as Error).message;
@@ -221,7 +226,7 @@ export class HeapView implements vscode.WebviewViewProvider, vscode.Disposable {
   statusTitle(): string {
     if (!this.source) return '';
     const lines = [`Counts: ${this.source.countMethod ?? 'every object the gc tracks, by type'}` +
-      (this.shown?.lastPauseMs != null ? ` (last one paused the worker ${Math.round(this.shown.lastPauseMs)} ms).` : '.')];
+      (this.shown?.lastPauseMs != null ? ` (the last refresh, with the memory breakdown, took ${Math.round(this.shown.lastPauseMs)} ms of the worker's time).` : '.')];
     const own = Object.entries(this.shown?.ownExcluded ?? {}).filter(([, n]) => (n ?? 0) > 0);
     if (own.length) lines.push(`Left out: ${own.map(([t, n]) => `${n} ${t}`).join(', ')} the agent itself keeps (frame dicts its reads attach, its flight report), so they never show as growth.`);
     return lines.join('\n');
@@ -238,7 +243,7 @@ export class HeapView implements vscode.WebviewViewProvider, vscode.Disposable {
   }
 
   private intervalMs(): number {
-    return refreshIntervalMs(this.configuredMs(), this.shown?.lastPauseMs ?? null);
+    return refreshIntervalMs(this.configuredMs(), this.shown?.lastPauseMs ?? null, countBudget(this.source?.kind, workerSharePercent()));
   }
 
   /** The status line above the table. */
@@ -256,7 +261,7 @@ export class HeapView implements vscode.WebviewViewProvider, vscode.Disposable {
   /** What counting costs the worker (refreshNote), when it matters. */
   costNote(): string {
     if (!this.source || this.paused) return '';
-    return refreshNote(this.configuredMs(), this.shown?.lastPauseMs ?? null, this.source.countMethod ?? 'a count of every object') ?? '';
+    return refreshNote(this.configuredMs(), this.shown?.lastPauseMs ?? null, this.source.countMethod ?? 'a count of every object', countBudget(this.source.kind, workerSharePercent())) ?? '';
   }
 
   /** What the page shows now. */

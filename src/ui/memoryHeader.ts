@@ -9,6 +9,8 @@ import { findGrowthSuspects } from '../model/growth';
 import { ContainerSample, findGrowingContainers, ContainerSuspect } from '../model/containerGrowth';
 import { memoryVerdict, MemorySample, TypeGrowth, Verdict } from '../model/memoryVerdict';
 import { formatBytes, formatCount } from '../common/format';
+import { untrackedSpacing } from '../model/refreshBudget';
+import { workerSharePercent } from './workerShare';
 
 /** What a Heap view source offers for memory (python sessions: the agent; node: process.memoryUsage()). */
 export interface MemorySource {
@@ -24,7 +26,6 @@ export type { MemoryNode } from '../protocol/heapView';
 
 const WINDOW = 15;
 const MIN_UNTRACKED_EVERY = 5;
-const UNTRACKED_SHARE = 50;    // next walk after 50 x its cost: <= 2 % of the worker's time
 
 export class MemoryHeader {
   private samples: MemorySample[] = [];
@@ -45,6 +46,12 @@ export class MemoryHeader {
     this.trimResult = null; this.error = undefined; this.refreshes = 0; this.nextUntrackedAt = 0; this.untrackedCostMs = 0; this.types = [];
   }
 
+  /** What the last breakdown cost the worker, the untracked walk left out (it has its own spacing). */
+  get lastCostMs(): number {
+    const c = this.last?.costMs;
+    return c ? Math.max(0, (c.total ?? 0) - (c.untracked ?? 0)) : 0;
+  }
+
   get hasData(): boolean { return this.last !== null || this.error !== undefined; }
   get currentVerdict(): Verdict | null { return this.verdict; }
 
@@ -62,7 +69,7 @@ export class MemoryHeader {
         if (this.containerSamples.length > 6) this.containerSamples.shift();
         this.untrackedCostMs = b.costMs.untracked;
         const intervalMs = counts.length > 1 ? (counts[counts.length - 1].timestamp - counts[counts.length - 2].timestamp) * 1000 : 2000;
-        const every = Math.max(MIN_UNTRACKED_EVERY, Math.ceil((b.costMs.untracked * UNTRACKED_SHARE) / Math.max(500, intervalMs)));
+        const every = Math.max(MIN_UNTRACKED_EVERY, Math.ceil((b.costMs.untracked * untrackedSpacing(workerSharePercent())) / Math.max(500, intervalMs)));
         this.nextUntrackedAt = this.refreshes + every - 1;
       }
       this.error = undefined;

@@ -4,12 +4,15 @@
 // the worker for it; Node: the Workers view's scan) and V8's heap figure. A Python worker's heap
 // figure (the gc-tracked objects' size) and the rest of its memory breakdown are one gc walk in the
 // worker: taken from the Heap view's own polls when it makes them, else at most once per 30 s and
-// ≤ 1 % of the worker's time. While the panel is open every measure is sampled every 2 s.
+// ≤ 1 % of the worker's time. While the panel is open RSS is sampled every 2 s and the rest as
+// often as the Heap view's budget allows (every 2 s on small heaps; a 1M-object walk every ~8 s).
 // Task boundaries from the agent's Python.taskEvent; the Heap view's baseline as a marker.
 import * as vscode from 'vscode';
 import type { MemoryBreakdown, TaskEvent } from '../protocol/agent';
 import type { TimelineMarker, TimelineSample, TimelineWorker } from '../protocol/webview';
 import { WorkerHistory, backgroundHeapIntervalMs } from '../model/timelineHistory';
+import { countBudget, refreshIntervalMs } from '../model/refreshBudget';
+import { workerSharePercent } from './workerShare';
 import { readRssBytes } from '../cdp/procScan';
 import { TimelinePanel } from './panels/timelinePanel';
 import type { Session, SessionManager } from './sessions';
@@ -24,6 +27,8 @@ interface Followed {
   /** Next time a background heap + breakdown sample is due, and what the last one cost the worker. */
   nextHeapAt: number;
   heapCostMs: number | null;
+  /** While the panel is open: next time a heap + breakdown sample may be taken (the Heap view's budget). */
+  nextOpenHeapAt: number;
   postedFold?: string;
   lastTaskSampleT: number;
 }
@@ -67,7 +72,7 @@ export class TimelineController implements vscode.Disposable {
 
   private follow(s: Session): void {
     if (this.followed.has(s.pid)) return;
-    const f: Followed = { history: new WorkerHistory(String(s.pid), Date.now()), busy: false, nextHeapAt: 0, heapCostMs: null, lastTaskSampleT: 0 };
+    const f: Followed = { history: new WorkerHistory(String(s.pid), Date.now()), busy: false, nextHeapAt: 0, heapCostMs: null, nextOpenHeapAt: 0, lastTaskSampleT: 0 };
     this.followed.set(s.pid, f);
     if (s.kind === 'python') {
       f.off = s.client.onEvent('Python.taskEvent', (e: TaskEvent) => this.onTask(s, e));
@@ -103,10 +108,16 @@ export class TimelineController implements vscode.Disposable {
     this.record(s.pid, sample, [marker]);
   }
 
+  /** Between heavy samples while the panel is open: what the Heap view's count budget allows. */
+  private openHeapIntervalMs(s: Session, f: Followed): number {
+    return refreshIntervalMs(PERIOD_MS, f.heapCostMs, countBudget(s.kind, workerSharePercent())) - FLUSH_MS;   // a tick's jitter: not one period late
+  }
+
   private fromBreakdown(s: Session, b: MemoryBreakdown): void {
     const f = this.followed.get(s.pid);
     if (!f || b.rssBytes === null) return;
     f.nextHeapAt = Math.max(f.nextHeapAt, Date.now() + backgroundHeapIntervalMs(f.heapCostMs));
+    f.nextOpenHeapAt = Math.max(f.nextOpenHeapAt, Date.now() + this.openHeapIntervalMs(s, f));
     this.record(s.pid, [{ workerId: String(s.pid), t: b.timestamp ? b.timestamp * 1000 : Date.now(), rss: b.rssBytes, ...breakdownSeries(b) }]);
   }
 
@@ -136,7 +147,7 @@ export class TimelineController implements vscode.Disposable {
         let sample: TimelineSample;
         if (s.kind === 'python') {
           const now = Date.now();
-          const heavy = full || now >= f.nextHeapAt;
+          const heavy = (full && now >= f.nextOpenHeapAt) || now >= f.nextHeapAt;
           const t0 = Date.now();
           // RSS between heavy samples: from /proc on this side, so the worker does nothing for it.
           const procRss = heavy || s.remote ? null : await readRssBytes(s.pid);   // a remote pid is not this machine's
@@ -148,6 +159,7 @@ export class TimelineController implements vscode.Disposable {
             // The breakdown says what its walk cost; the round trip bounds it otherwise.
             f.heapCostMs = mem?.costMs?.total !== undefined ? mem.costMs.total : Date.now() - t0;
             f.nextHeapAt = Date.now() + backgroundHeapIntervalMs(f.heapCostMs);
+            f.nextOpenHeapAt = Date.now() + this.openHeapIntervalMs(s, f);
           }
           sample = { workerId: String(s.pid), t: Date.now(), rss: res.rssBytes, ...(heap ? { heapUsed: heap.usedSize } : {}), ...breakdownSeries(mem ?? null) };
         } else {
