@@ -31,7 +31,7 @@ function row(i: number, over: Partial<HeapRow> = {}): HeapRow {
 
 function state(rows: HeapRow[], over: Partial<HeapViewState> = {}): HeapViewState {
   return {
-    hasSource: true, status: 'ForkPoolWorker-1 (pid 4242) · Δ since 21:40:12', statusTitle: 'Counts: a gc.get_objects() walk (last one paused the worker 4 ms).', costNote: '', sort: 'delta', direction: 'desc', filter: '', paused: false, rows, total: rows.length,
+    hasSource: true, status: 'ForkPoolWorker-1 (pid 4242) · Δ since 21:40:12', statusTitle: 'Counts: a gc.get_objects() walk (the last refresh, with the memory breakdown, took 4 ms of the worker\'s time).', costNote: '', sort: 'delta', direction: 'desc', filter: '', paused: false, rows, total: rows.length,
     memory: { kind: 'memory', id: 'mem-root', label: 'Memory: RSS 51.7 MB', description: 'tasks.Payload objects grow by 9/s', contextValue: 'heapMemory.trim',
       children: [{ kind: 'memory', id: 'mem-next', label: 'Next: Show Retainers of Payload' }] },
     shallowHow: 'Containers (≈) are sampled.', runtime: 'python', ...over,
