@@ -2,12 +2,14 @@
 beside it, what the memory breakdown adds to a refresh and the untracked walk's pause.
 
     /usr/bin/python3 bench/agent_counts.bench.py
-Goals (issues 3, 14): counts <= 60 ms per 1M objects (floor: a bare gc.get_objects() walk);
+Goals (issues 3, 14): counts <= 60 ms per 1M objects (floor: a bare gc.get_objects() walk, and
+the plainest stdlib count, Counter(map(type, gc.get_objects())), which is what one pass must do);
 issue 12: the breakdown adds <= 10 ms to a refresh; the untracked walk (its own slower cadence)
 is reported beside the counts. Pause = wall time of the call, which holds the GIL.
 """
 import gc
 import os
+from collections import Counter
 import statistics
 import sys
 import time
@@ -91,13 +93,14 @@ def main():
             line += "; objgraph not installed (python3-objgraph)"
         print(line)
         floor = timed(lambda: len(gc.get_objects()))
+        stdlib = timed(lambda: Counter(map(type, gc.get_objects())))
         counts = heapcounts.object_counts()
         extra = timed(lambda: memorybreakdown.breakdown(counts=counts))
         walk = timed(lambda: untracked.walk(), 3)
         r = untracked.walk()
-        print("%8s          floor gc.get_objects() %.1f ms (CPU %.1f); breakdown adds %.1f ms (without counts); "
+        print("%8s          floor gc.get_objects() %.1f ms (CPU %.1f), Counter(map(type, gc.get_objects())) %.1f ms; breakdown adds %.1f ms (without counts); "
               "untracked walk %.1f ms (%d untracked objects, %d containers ranked; walk %.0f / containers %.0f / paths %.0f ms)" % (
-                  "", floor[0], floor[2], extra[0], walk[0], r["objects"], len(r["containers"]),
+                  "", floor[0], floor[2], stdlib[0], extra[0], walk[0], r["objects"], len(r["containers"]),
                   r["costMs"]["walk"], r["costMs"]["containers"], r["costMs"]["paths"]))
         print("%8s          longest wait of another thread: counts %.1f ms, untracked walk %.1f ms, "
               "objgraph.typestats %s" % ("", stall(heapcounts.object_counts), stall(untracked.walk),
