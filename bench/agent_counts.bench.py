@@ -9,10 +9,10 @@ is reported beside the counts. Pause = wall time of the call, which holds the GI
 """
 import gc
 import os
-from collections import Counter
 import statistics
 import sys
 import time
+from collections import Counter
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agent"))
 from workerlens_agent import heapcounts, memorybreakdown, untracked  # noqa: E402

@@ -54,7 +54,7 @@ module.exports = {
     const since = await frame.locator('.status-line').innerText();
     // how the counts were taken, on the status line's tooltip (and what of the agent's own they leave out)
     const how = await frame.locator('.status-line').getAttribute('title');
-    if (!/^Counts: a gc\.get_objects\(\) walk \(the last refresh(, with the memory breakdown,)? took \d+ ms of the worker.s time\)/.test(how || '')) throw new Error(`status tooltip: ${how}`);
+    if (!/^Counts: a gc\.get_objects\(\) walk \(the last refresh, with the memory breakdown, took \d+ ms of the worker's time\)/.test(how || '')) throw new Error(`status tooltip: ${how}`);
     ctx.log(`    status tooltip: ${how.replace(/\n/g, ' | ')}`);
     const baselineAt = /Δ since ([^·]+)/.exec(since)?.[1]?.trim();
     const other = w.children.find(p => p !== w.target);
